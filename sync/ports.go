@@ -1,0 +1,155 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/gitlaunch/gitlaunch/schema"
+)
+
+// ErrNotFound is returned (wrapped) by adapters when a run, Pod, process or
+// commit does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ---- Source: a watched git repository (implemented by sync/git) ----
+
+// RefSnapshot is what a poll saw of a remote.
+type RefSnapshot struct {
+	// Head is the remote's default branch name (from its symbolic HEAD).
+	Head string
+	// Refs maps full ref names (refs/heads/*, refs/pull/*/head) to commits.
+	// Every commit in it has been fetched and can be read.
+	Refs map[string]string
+}
+
+// ManifestFile is one job.yaml read from a commit.
+type ManifestFile struct {
+	Path string // slash-separated, relative to the repository root
+	Data []byte
+	// Err is set when the entry could not be read as a regular file
+	// (a symlink named job.yaml, a file over the size limit).
+	Err error
+}
+
+// Source is one watched repository.
+type Source interface {
+	// Poll asks the remote for its refs and fetches those that changed.
+	Poll(ctx context.Context) (RefSnapshot, error)
+	// Manifests returns every job.yaml in the tree of commit sha.
+	Manifests(ctx context.Context, sha string) ([]ManifestFile, error)
+	// ChangedPaths lists paths that differ between two commits. An empty
+	// from means "no base": the caller treats every job as changed.
+	ChangedPaths(ctx context.Context, from, to string) ([]string, error)
+}
+
+// ---- Executor: runs rendered Pods (sync/local, sync/kube) ----
+
+// Launch is everything an executor needs to run one run.
+type Launch struct {
+	Run *Run
+	Job *schema.Job
+	Pod *corev1.Pod
+	// Secrets are the values for Job.Secrets, resolved by the engine for
+	// trusted runs only (the local executor injects them; the kube
+	// executor uses the Secret the Pod references and ignores these).
+	Secrets map[string]string
+}
+
+// Update is a progress report from an executor.
+type Update struct {
+	State    State
+	Reason   string
+	ExitCode *int
+	At       time.Time
+	// Set with the terminal update, after the run's results were read.
+	Artifacts []Artifact
+	Metrics   map[string]float64
+	// Retryable marks a terminal StateError caused by infrastructure
+	// (eviction, node loss) that job.retries may re-run.
+	Retryable bool
+}
+
+// Sink receives an executor's progress and log output for runs.
+type Sink interface {
+	Update(ctx context.Context, runID string, u Update) error
+	// Log appends output to the run's log as it streams.
+	Log(ctx context.Context, runID string, p []byte) error
+}
+
+// Executor runs launches. Start and Adopt return once the run is launched
+// (or found); progress then arrives at the Sink until a terminal Update.
+type Executor interface {
+	// Start launches the run. If a run with this ID was already launched
+	// (a restart, a duplicate event), it adopts it instead: never twice.
+	Start(ctx context.Context, l Launch, sink Sink) error
+	// Adopt follows a run launched by an earlier process; ErrNotFound when
+	// it cannot be followed any more (the run is then marked lost).
+	Adopt(ctx context.Context, l Launch, sink Sink) error
+	// Cancel stops the run; its terminal Update is StateCancelled.
+	Cancel(ctx context.Context, runID string) error
+}
+
+// ---- Store: run history, logs, outbox (sync/store) ----
+
+// RunFilter selects runs; zero fields match everything.
+type RunFilter struct {
+	Repo    string
+	JobPath string
+	Ref     string
+	PR      int
+	SHA     string
+	States  []State
+	Limit   int // newest first; 0 = no limit
+}
+
+// OutboxItem is a report still to deliver: reporter Reporter must be told
+// that run RunID reached State.
+type OutboxItem struct {
+	ID       int64
+	Reporter string
+	RunID    string
+	State    State
+	Attempts int
+	NextAt   time.Time
+	LastErr  string
+}
+
+// Store keeps runs, their transitions and logs, and the report outbox.
+type Store interface {
+	// CreateRun inserts r unless a run with r.ID exists; created says which.
+	CreateRun(ctx context.Context, r *Run) (created bool, err error)
+	GetRun(ctx context.Context, id string) (*Run, error)
+	ListRuns(ctx context.Context, f RunFilter) ([]*Run, error)
+	// UpdateRun saves r; when r.State differs from the stored state it
+	// records a Transition and enqueues an outbox item for each reporter
+	// in the same transaction.
+	UpdateRun(ctx context.Context, r *Run, reporters []string) error
+	Transitions(ctx context.Context, runID string) ([]Transition, error)
+
+	AppendLog(ctx context.Context, runID string, p []byte) error
+	// OpenLog reads the log from byte offset off.
+	OpenLog(ctx context.Context, runID string, off int64) (io.ReadCloser, error)
+	LogSize(ctx context.Context, runID string) (int64, error)
+
+	DueReports(ctx context.Context, now time.Time, limit int) ([]OutboxItem, error)
+	MarkDelivered(ctx context.Context, id int64) error
+	MarkFailed(ctx context.Context, id int64, err error, next time.Time) error
+
+	// Get/PutState keep small engine values (last seen refs per repo, last
+	// cron slot per schedule) across restarts.
+	GetState(ctx context.Context, key string) (string, bool, error)
+	PutState(ctx context.Context, key, value string) error
+}
+
+// ---- Reporter: tells people about runs (console, sync/github) ----
+
+// Reporter delivers a run's current state somewhere people look. Report is
+// called from the outbox; an error means "try again later".
+type Reporter interface {
+	Name() string
+	Report(ctx context.Context, r *Run) error
+}
