@@ -121,7 +121,9 @@ type OutboxItem struct {
 // Store keeps runs, their transitions and logs, and the report outbox.
 type Store interface {
 	// CreateRun inserts r unless a run with r.ID exists; created says which.
-	CreateRun(ctx context.Context, r *Run) (created bool, err error)
+	// A created run records its initial Transition ("" → r.State) and
+	// enqueues an outbox item for each reporter, in the same transaction.
+	CreateRun(ctx context.Context, r *Run, reporters []string) (created bool, err error)
 	GetRun(ctx context.Context, id string) (*Run, error)
 	ListRuns(ctx context.Context, f RunFilter) ([]*Run, error)
 	// UpdateRun saves r; when r.State differs from the stored state it

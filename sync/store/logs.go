@@ -1,0 +1,193 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+
+	gsync "github.com/gitlaunch/gitlaunch/sync"
+)
+
+// MaxChunk is the largest log chunk stored in one row. Larger appends are
+// split, so a reader never holds more than this much of a log in memory.
+const MaxChunk = 256 << 10
+
+// AppendLog appends p to the run's log and persists it before returning.
+// Callers batch small writes; each call costs one transaction. The run must
+// exist (else an error wrapping sync.ErrNotFound).
+func (s *Store) AppendLog(ctx context.Context, runID string, p []byte) error {
+	if len(p) == 0 {
+		return nil
+	}
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		seq, end, err := logEnd(ctx, tx, runID)
+		if err != nil {
+			return err
+		}
+		for len(p) > 0 {
+			n := min(len(p), MaxChunk)
+			seq++
+			if _, err := tx.ExecContext(ctx, `
+INSERT INTO log_chunks (run_id, seq, off, data) VALUES (?, ?, ?, ?)`, runID, seq, end, p[:n]); err != nil {
+				return err
+			}
+			end += int64(n)
+			p = p[n:]
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("append log of %s: %w", runID, err)
+	}
+	return nil
+}
+
+// querier is what *sql.DB and *sql.Tx share.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// logEnd returns the run's last chunk number (-1 for none) and log size.
+// length() of a BLOB reads only the record header, not the chunk itself.
+func logEnd(ctx context.Context, q querier, runID string) (seq, end int64, err error) {
+	err = q.QueryRowContext(ctx, `
+SELECT seq, off + length(data) FROM log_chunks WHERE run_id = ? ORDER BY off DESC LIMIT 1`, runID).Scan(&seq, &end)
+	if errors.Is(err, sql.ErrNoRows) {
+		if err := runExists(ctx, q, runID); err != nil {
+			return 0, 0, err
+		}
+		return -1, 0, nil
+	}
+	return seq, end, err
+}
+
+func runExists(ctx context.Context, q querier, runID string) error {
+	var one int
+	err := q.QueryRowContext(ctx, `SELECT 1 FROM runs WHERE id = ?`, runID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("run %q: %w", runID, gsync.ErrNotFound)
+	}
+	return err
+}
+
+// LogSize is the length of the run's log in bytes so far.
+func (s *Store) LogSize(ctx context.Context, runID string) (int64, error) {
+	_, end, err := logEnd(ctx, s.r, runID)
+	if err != nil {
+		return 0, fmt.Errorf("log size of %s: %w", runID, err)
+	}
+	return end, nil
+}
+
+// OpenLog returns a reader of the run's log from byte offset off. It reads
+// one chunk at a time, on demand, so memory stays bounded by MaxChunk
+// however long the log. ctx bounds every read. At the log's current end
+// Read returns io.EOF; a later Read returns whatever was appended since, so
+// one reader can follow a growing log.
+func (s *Store) OpenLog(ctx context.Context, runID string, off int64) (io.ReadCloser, error) {
+	if off < 0 {
+		return nil, fmt.Errorf("open log of %s: negative offset %d", runID, off)
+	}
+	size, err := s.LogSize(ctx, runID)
+	if err != nil {
+		return nil, fmt.Errorf("open log: %w", err)
+	}
+	if off > size {
+		return nil, fmt.Errorf("open log of %s: offset %d is past the end of the log (%d bytes)", runID, off, size)
+	}
+	return &logReader{ctx: ctx, db: s.r, runID: runID, pos: off}, nil
+}
+
+// logReader streams a log chunk by chunk. It holds no connection between
+// reads, so it never pins a snapshot or blocks a WAL checkpoint.
+type logReader struct {
+	ctx    context.Context
+	db     *sql.DB
+	runID  string
+	pos    int64  // log offset of the next byte to return
+	chunk  []byte // reused buffer holding the current chunk
+	rest   []byte // unread tail of chunk
+	closed bool
+}
+
+var errClosed = errors.New("read log: reader closed")
+
+func (r *logReader) Read(p []byte) (int, error) {
+	if r.closed {
+		return 0, errClosed
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if len(r.rest) == 0 {
+		if err := r.fill(); err != nil {
+			return 0, err
+		}
+	}
+	n := copy(p, r.rest)
+	r.rest = r.rest[n:]
+	r.pos += int64(n)
+	return n, nil
+}
+
+// WriteTo lets io.Copy write whole chunks without an intermediate buffer.
+// It stops at the log's current end.
+func (r *logReader) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	for {
+		if r.closed {
+			return total, errClosed
+		}
+		if len(r.rest) == 0 {
+			if err := r.fill(); err == io.EOF {
+				return total, nil
+			} else if err != nil {
+				return total, err
+			}
+		}
+		n, err := w.Write(r.rest)
+		r.rest = r.rest[n:]
+		r.pos += int64(n)
+		total += int64(n)
+		if err != nil {
+			return total, err
+		}
+	}
+}
+
+// fill loads the chunk holding offset pos, or returns io.EOF when pos is
+// the log's end.
+func (r *logReader) fill() error {
+	rows, err := r.db.QueryContext(r.ctx, `
+SELECT off, data FROM log_chunks WHERE run_id = ? AND off <= ? ORDER BY off DESC LIMIT 1`, r.runID, r.pos)
+	if err != nil {
+		return fmt.Errorf("read log of %s: %w", r.runID, err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("read log of %s: %w", r.runID, err)
+		}
+		return io.EOF
+	}
+	var off int64
+	var data sql.RawBytes // valid until rows.Close: copied into the reused buffer
+	if err := rows.Scan(&off, &data); err != nil {
+		return fmt.Errorf("read log of %s: %w", r.runID, err)
+	}
+	skip := r.pos - off
+	if skip >= int64(len(data)) {
+		return io.EOF
+	}
+	r.chunk = append(r.chunk[:0], data[skip:]...)
+	r.rest = r.chunk
+	return rows.Close()
+}
+
+func (r *logReader) Close() error {
+	r.closed = true
+	r.chunk, r.rest = nil, nil
+	return nil
+}

@@ -1,0 +1,115 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// ErrSchemaTooNew is returned (wrapped) by Open when the database was
+// written by a newer gitlaunch than this one.
+var ErrSchemaTooNew = errors.New("database schema is newer than this gitlaunch")
+
+// migrations are the schema steps in order; PRAGMA user_version counts how
+// many a database has applied. Append new steps; never edit a released one.
+var migrations = []string{
+	// 1: runs, transitions, logs, outbox, kv.
+	`
+CREATE TABLE runs (
+	id         TEXT PRIMARY KEY,
+	repo       TEXT NOT NULL,
+	job_path   TEXT NOT NULL,
+	ref        TEXT NOT NULL,
+	pr         INTEGER NOT NULL,
+	sha        TEXT NOT NULL,
+	state      TEXT NOT NULL,
+	terminal   INTEGER NOT NULL, -- State.Terminal() when saved
+	created_at INTEGER NOT NULL, -- Unix ns
+	data       TEXT NOT NULL     -- the whole sync.Run as JSON
+) STRICT;
+CREATE INDEX runs_created  ON runs (created_at, id);
+CREATE INDEX runs_job      ON runs (repo, job_path, created_at);
+CREATE INDEX runs_ref      ON runs (ref, created_at);
+CREATE INDEX runs_pr       ON runs (pr, created_at);
+CREATE INDEX runs_sha      ON runs (sha);
+CREATE INDEX runs_state    ON runs (state, created_at);
+CREATE INDEX runs_active   ON runs (created_at) WHERE terminal = 0;
+
+CREATE TABLE transitions (
+	id         INTEGER PRIMARY KEY,
+	run_id     TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+	from_state TEXT NOT NULL,
+	to_state   TEXT NOT NULL,
+	reason     TEXT NOT NULL,
+	at         INTEGER NOT NULL
+) STRICT;
+CREATE INDEX transitions_run ON transitions (run_id, id);
+
+-- A log is a sequence of chunks; off is the byte offset of the chunk's
+-- first byte in the log, so a reader finds any offset with one index probe.
+CREATE TABLE log_chunks (
+	run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+	seq    INTEGER NOT NULL,
+	off    INTEGER NOT NULL,
+	data   BLOB NOT NULL,
+	PRIMARY KEY (run_id, off)
+) STRICT;
+
+CREATE TABLE outbox (
+	id           INTEGER PRIMARY KEY,
+	reporter     TEXT NOT NULL,
+	run_id       TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+	state        TEXT NOT NULL,
+	attempts     INTEGER NOT NULL DEFAULT 0,
+	next_at      INTEGER NOT NULL,
+	last_err     TEXT NOT NULL DEFAULT '',
+	delivered_at INTEGER,
+	UNIQUE (reporter, run_id, state)
+) STRICT;
+CREATE INDEX outbox_due ON outbox (next_at, id) WHERE delivered_at IS NULL;
+
+CREATE TABLE kv (
+	key   TEXT PRIMARY KEY,
+	value TEXT NOT NULL
+) STRICT;
+`,
+}
+
+// migrate applies the steps db has not applied yet, all in one transaction
+// so that a failed step leaves the database as it was. The version is read
+// inside the (immediate) transaction, so two processes opening the same new
+// file cannot both apply a step.
+func migrate(ctx context.Context, db *sql.DB, steps []string) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	var v int
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return fmt.Errorf("migrate: read schema version: %w", err)
+	}
+	switch {
+	case v > len(steps):
+		return fmt.Errorf("%w: the file has schema version %d, this build knows up to %d; upgrade gitlaunch or use another database file",
+			ErrSchemaTooNew, v, len(steps))
+	case v == len(steps):
+		return nil
+	case v < 0:
+		return fmt.Errorf("migrate: invalid schema version %d", v)
+	}
+	for i := v; i < len(steps); i++ {
+		if _, err := tx.ExecContext(ctx, steps[i]); err != nil {
+			return fmt.Errorf("migrate: step %d: %w", i+1, err)
+		}
+	}
+	// PRAGMA takes no bound parameters; the value is an int we control.
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", len(steps))); err != nil {
+		return fmt.Errorf("migrate: set schema version: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
