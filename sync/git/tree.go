@@ -13,8 +13,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 
-	gsync "github.com/gitlaunch/gitlaunch/sync"
 	"github.com/gitlaunch/gitlaunch/schema"
+	gsync "github.com/gitlaunch/gitlaunch/sync"
 )
 
 // Limits on reading trees and files.
