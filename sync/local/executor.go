@@ -1,0 +1,208 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	gosync "sync"
+	"time"
+
+	"github.com/gitlaunch/gitlaunch/sync"
+)
+
+// Checkouter puts a repository at a commit into a folder. The CLI wires it
+// to sync/git; dest does not exist yet and Checkout creates it.
+type Checkouter interface {
+	Checkout(ctx context.Context, repoURL, sha, dest string) error
+}
+
+// Options configure an Executor.
+type Options struct {
+	// DataDir holds the runs, each in <DataDir>/runs/<run-id>/.
+	DataDir string
+	// Checkout fetches the commit into a run's workspace.
+	Checkout Checkouter
+	// Datasets maps a dataset volume name ("dataset-mnist") or a dataset
+	// name ("mnist") to a folder on this machine (the config's localPath).
+	Datasets map[string]string
+	// Isolation is "auto" (default: bwrap, else unshare as root, else
+	// none), "bwrap", "unshare" or "none".
+	Isolation string
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+	// Clock stamps updates; default time.Now.
+	Clock func() time.Time
+	// KillGrace is how long a cancelled or timed-out job has between
+	// SIGTERM and SIGKILL; default 10s.
+	KillGrace time.Duration
+	// FlushInterval bounds how long output waits before it is passed to
+	// the sink; default 200ms. Chunks are at most 64 KiB.
+	FlushInterval time.Duration
+	// PassEnv names the syncer's environment variables a job inherits;
+	// nil means DefaultPassEnv.
+	PassEnv []string
+}
+
+func (o *Options) passEnv() []string {
+	if o.PassEnv == nil {
+		return DefaultPassEnv
+	}
+	return o.PassEnv
+}
+
+// pollInterval is how often a follower checks whether its process ended
+// and reads output it was not woken for.
+const pollInterval = 100 * time.Millisecond
+
+// errCancelled is the cause of a cancelled clone.
+var errCancelled = errors.New("cancelled")
+
+// Executor runs launches as processes on this machine. It implements
+// sync.Executor. Close it to stop following runs; the processes go on and
+// a new Executor on the same DataDir adopts them.
+type Executor struct {
+	opts Options
+	iso  isolator
+	log  *slog.Logger
+	now  func() time.Time
+	runs string // <DataDir>/runs
+
+	base context.Context // followers' context; cancelled by Close
+	stop context.CancelFunc
+	wg   gosync.WaitGroup
+
+	mu        gosync.Mutex
+	closed    bool
+	following map[string]*follower
+	starting  map[string]context.CancelCauseFunc
+}
+
+var _ sync.Executor = (*Executor)(nil)
+
+// New checks the options and picks the isolation mode, probing that it
+// works on this machine.
+func New(opts Options) (*Executor, error) {
+	if opts.DataDir == "" {
+		return nil, errors.New("local executor: DataDir is required")
+	}
+	if opts.Checkout == nil {
+		return nil, errors.New("local executor: Checkout is required")
+	}
+	data, err := filepath.Abs(opts.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("local executor: data dir: %w", err)
+	}
+	opts.DataDir = data
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
+	if opts.KillGrace <= 0 {
+		opts.KillGrace = 10 * time.Second
+	}
+	if opts.FlushInterval <= 0 {
+		opts.FlushInterval = 200 * time.Millisecond
+	}
+	runs := filepath.Join(data, "runs")
+	if err := os.MkdirAll(runs, 0o755); err != nil {
+		return nil, fmt.Errorf("local executor: %w", err)
+	}
+	iso, err := pickIsolation(context.Background(), opts.Isolation)
+	if err != nil && iso == nil {
+		return nil, fmt.Errorf("local executor: %w", err)
+	}
+	log := opts.Logger.With("executor", "local")
+	if iso.name() == IsolationNone {
+		log.Warn("local runs are not isolated: jobs run in their workspace folder and see this machine's /mnt", "why", errString(err))
+	}
+	base, stop := context.WithCancel(context.Background())
+	return &Executor{
+		opts: opts, iso: iso, log: log, now: opts.Clock, runs: runs,
+		base: base, stop: stop,
+		following: map[string]*follower{},
+		starting:  map[string]context.CancelCauseFunc{},
+	}, nil
+}
+
+func errString(err error) string {
+	if err == nil {
+		return "isolation: none was asked for"
+	}
+	return err.Error()
+}
+
+// Isolation names the mode in use: "bwrap", "unshare" or "none".
+func (e *Executor) Isolation() string { return e.iso.name() }
+
+// Close stops following runs and waits for the followers to end. It does
+// not stop the processes: a later Executor adopts them.
+func (e *Executor) Close() error {
+	e.mu.Lock()
+	e.closed = true
+	e.mu.Unlock()
+	e.stop()
+	e.wg.Wait()
+	return nil
+}
+
+func (e *Executor) dir(id string) runDir { return runDir(filepath.Join(e.runs, id)) }
+
+// Cancel stops a run: SIGTERM to the job's processes, SIGKILL to all of
+// them after KillGrace. The terminal update (StateCancelled) follows at the
+// sink. A run that is still being cloned is not launched.
+func (e *Executor) Cancel(ctx context.Context, runID string) error {
+	if !runIDPattern.MatchString(runID) {
+		return fmt.Errorf("cancel %q: %w", runID, sync.ErrNotFound)
+	}
+	e.mu.Lock()
+	if f := e.following[runID]; f != nil {
+		e.mu.Unlock()
+		f.requestStop(stopCancelled)
+		return nil
+	}
+	if cancel := e.starting[runID]; cancel != nil {
+		e.mu.Unlock()
+		cancel(errCancelled)
+		return nil
+	}
+	e.mu.Unlock()
+
+	// Not followed here: stop the process directly; whoever adopts the run
+	// later finds the stop file and reports it cancelled.
+	d := e.dir(runID)
+	info, err := d.readProcessInfo()
+	if err != nil || !alive(info.PID, info.ProcStart) {
+		return fmt.Errorf("cancel run %s: no live process: %w", runID, sync.ErrNotFound)
+	}
+	if err := d.writeStop(stopCancelled); err != nil {
+		return fmt.Errorf("cancel run %s: %w", runID, err)
+	}
+	if err := signalJob(info.PID, info.Isolation != IsolationNone, termSignal); err != nil {
+		e.log.Warn("cancel: SIGTERM", "run", runID, "err", err)
+	}
+	t := time.NewTimer(e.opts.KillGrace)
+	defer t.Stop()
+	tick := time.NewTicker(pollInterval)
+	defer tick.Stop()
+	for jobAlive(info) {
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		case <-tick.C:
+			continue
+		}
+		break
+	}
+	return killGroup(info.PID, killSignal)
+}
+
+// jobAlive reports whether any process of the run's group is left.
+func jobAlive(info processInfo) bool {
+	m, err := groupMembers(info.PID)
+	return err != nil || len(m) > 0
+}

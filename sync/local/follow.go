@@ -1,0 +1,234 @@
+package local
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	gosync "sync"
+	"syscall"
+	"time"
+
+	"github.com/gitlaunch/gitlaunch/schema"
+	"github.com/gitlaunch/gitlaunch/sync"
+)
+
+// follower watches one run's process until it ends: it streams output.log
+// to the sink, enforces the deadline, carries out a cancel, and finally
+// reads the results and sends the terminal update. Its goroutine is owned
+// by the Executor (started by follow, ended by the run's end or Close).
+type follower struct {
+	e        *Executor
+	id       string
+	attempt  int
+	d        runDir
+	sink     sync.Sink
+	info     processInfo
+	results  schema.Results
+	isolated bool
+	announce bool // send Running first (adopted runs)
+	stopReq  chan stopReason
+	log      *slog.Logger
+
+	stopping bool
+	killAt   time.Time
+}
+
+func (e *Executor) newFollower(l sync.Launch, sink sync.Sink, d runDir, info processInfo) *follower {
+	f := &follower{
+		e: e, id: l.Run.ID, attempt: max(l.Run.Attempt, 1), d: d, sink: sink, info: info,
+		isolated: info.Isolation != IsolationNone,
+		stopReq:  make(chan stopReason, 1),
+		log:      e.log.With("run", l.Run.ID, "pid", info.PID),
+	}
+	if l.Job != nil {
+		f.results = l.Job.Results
+	}
+	return f
+}
+
+// follow registers f and starts its goroutine; the caller holds e.mu.
+func (e *Executor) follow(f *follower) {
+	e.following[f.id] = f
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		f.run(e.base)
+		e.forget(f)
+	}()
+}
+
+// forget unregisters f. A follower does this before its terminal update, so
+// that a Start or Adopt that comes after the update finds the run ended.
+func (e *Executor) forget(f *follower) {
+	e.mu.Lock()
+	if e.following[f.id] == f {
+		delete(e.following, f.id)
+	}
+	e.mu.Unlock()
+}
+
+// requestStop asks the follower to stop the run; the first reason wins.
+func (f *follower) requestStop(r stopReason) {
+	select {
+	case f.stopReq <- r:
+	default:
+	}
+}
+
+func (f *follower) run(ctx context.Context) {
+	if f.announce && alive(f.info.PID, f.info.ProcStart) {
+		f.e.update(ctx, f.sink, f.id, sync.Update{State: sync.StateRunning, Reason: "adopted after a restart (isolation: " + f.info.Isolation + ")"})
+	}
+	out, err := os.Open(f.d.Output())
+	if err != nil {
+		f.log.Error("open run log", "err", err)
+		out = nil
+	}
+	st := newStreamer(f, out)
+	defer st.close()
+
+	var watchWG gosync.WaitGroup
+	watchWG.Add(1)
+	w := watchFile(f.d.Output(), watchWG.Done)
+	defer watchWG.Wait()
+	defer w.close()
+
+	tick := time.NewTicker(pollInterval)
+	defer tick.Stop()
+	var deadline <-chan time.Time
+	if f.info.Deadline > 0 {
+		t := time.NewTimer(time.Until(f.info.Started.Add(f.info.Deadline)))
+		defer t.Stop()
+		deadline = t.C
+	}
+	if r := f.d.readStop(); r != stopNone {
+		// Stopped before a restart: finish the job off after its grace.
+		f.stopping, f.killAt = true, time.Now().Add(f.e.opts.KillGrace)
+	}
+
+	for {
+		st.pump(ctx, false)
+		if f.exited() {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return // the executor closes; the process runs on
+		case <-w.C:
+		case <-st.timer.C:
+		case <-tick.C:
+			if f.stopping && !time.Now().Before(f.killAt) {
+				f.kill()
+			}
+		case r := <-f.stopReq:
+			f.stop(r)
+		case <-deadline:
+			f.stop(stopTimedOut)
+		}
+	}
+
+	// Whatever the job left running dies with it, as in a container.
+	if err := killGroup(f.info.PID, killSignal); err != nil {
+		f.log.Warn("kill leftovers", "err", err)
+	}
+	u := f.outcome()
+	rr := &resultReader{workspace: f.d.Workspace(), workdir: f.info.Workdir}
+	u.Artifacts = rr.artifacts(f.results.Artifacts)
+	u.Metrics = mergeMetrics(st.scan.Values(), rr.metricsFile(f.results.Metrics))
+	f.note(rr.notes...)
+	st.pump(ctx, true)
+	f.e.forget(f)
+	f.e.update(ctx, f.sink, f.id, u)
+	f.log.Info("local run ended", "state", u.State, "reason", u.Reason)
+}
+
+// exited reports whether the wrapper process has ended, reaping it when it
+// is our child.
+func (f *follower) exited() bool {
+	s, err := readProcStat(f.info.PID)
+	if err != nil || s.Start != f.info.ProcStart {
+		return true
+	}
+	if s.State != 'Z' && s.State != 'X' {
+		return false
+	}
+	var ws syscall.WaitStatus
+	_, _ = syscall.Wait4(f.info.PID, &ws, syscall.WNOHANG, nil) // ECHILD when not ours
+	return true
+}
+
+// stop records why the run is stopped, then gives the job's processes
+// SIGTERM and KillGrace to end before SIGKILL.
+func (f *follower) stop(r stopReason) {
+	if f.stopping {
+		return
+	}
+	f.stopping = true
+	if err := f.d.writeStop(r); err != nil {
+		f.log.Error("record stop", "err", err)
+	}
+	f.log.Info("stopping local run", "why", r, "grace", f.e.opts.KillGrace)
+	if err := signalJob(f.info.PID, f.isolated, termSignal); err != nil {
+		f.log.Warn("SIGTERM", "err", err)
+	}
+	f.killAt = time.Now().Add(f.e.opts.KillGrace)
+}
+
+func (f *follower) kill() {
+	if err := killGroup(f.info.PID, killSignal); err != nil {
+		f.log.Warn("SIGKILL", "err", err)
+	}
+}
+
+// note appends gitlaunch's own lines to the run log, where they are
+// streamed like the job's output.
+func (f *follower) note(lines ...string) {
+	if len(lines) == 0 {
+		return
+	}
+	out, err := os.OpenFile(f.d.Output(), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		f.log.Warn("run log note", "err", err)
+		return
+	}
+	defer out.Close()
+	for _, l := range lines {
+		fmt.Fprintf(out, "gitlaunch: %s\n", l)
+	}
+}
+
+// outcome turns the stop and exit files into the terminal update.
+func (f *follower) outcome() sync.Update {
+	u := sync.Update{At: f.e.now()}
+	code, ok, err := f.d.readExit()
+	if err != nil {
+		f.log.Warn("exit file", "err", err)
+	}
+	if ok {
+		u.ExitCode = &code
+	}
+	switch stop := f.d.readStop(); {
+	case stop == stopCancelled:
+		u.State, u.Reason = sync.StateCancelled, "cancelled"
+	case stop == stopTimedOut:
+		u.State, u.Reason = sync.StateTimedOut, fmt.Sprintf("ran longer than activeDeadlineSeconds (%s)", f.info.Deadline)
+	case !ok:
+		u.State, u.Retryable = sync.StateError, true
+		u.Reason = "the job's process ended without an exit status (killed from outside gitlaunch?)"
+	case code == 0:
+		u.State = sync.StateSucceeded
+	default:
+		u.State, u.Reason = sync.StateFailed, exitReason(code)
+	}
+	return u
+}
+
+// exitReason describes an exit status; sh reports death by signal N as
+// 128+N.
+func exitReason(code int) string {
+	if code > 128 && code < 128+65 {
+		return fmt.Sprintf("exit code %d (killed by signal %d: %v)", code, code-128, syscall.Signal(code-128))
+	}
+	return fmt.Sprintf("exit code %d", code)
+}
