@@ -92,6 +92,10 @@ type Run struct {
 	GPU      int    `json:"gpu,omitempty"`
 	GPUModel string `json:"gpuModel,omitempty"`
 
+	// Manifest is the job.yaml the run was planned from, kept so that
+	// retries and re-adoption after a restart need no git access.
+	Manifest string `json:"manifest,omitempty"`
+
 	Problems  []schema.Problem   `json:"problems,omitempty"`
 	Artifacts []Artifact         `json:"artifacts,omitempty"`
 	Metrics   map[string]float64 `json:"metrics,omitempty"`

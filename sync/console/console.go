@@ -1,0 +1,88 @@
+// Package console is the reporter for a terminal: one readable line per
+// state change of a run.
+package console
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	gosync "sync"
+	"time"
+
+	"github.com/gitlaunch/gitlaunch/sync"
+)
+
+// Reporter writes runs' state changes to W.
+type Reporter struct {
+	W   io.Writer
+	Now func() time.Time
+
+	mu gosync.Mutex
+}
+
+// New returns a reporter writing to w.
+func New(w io.Writer) *Reporter { return &Reporter{W: w, Now: time.Now} }
+
+// Name implements sync.Reporter.
+func (*Reporter) Name() string { return "console" }
+
+// Report implements sync.Reporter.
+func (c *Reporter) Report(_ context.Context, r *sync.Run) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, err := fmt.Fprintln(c.W, Line(r, c.Now()))
+	return err
+}
+
+// Line formats a run in one line, e.g.
+//
+//	15:04:05 demo/hello 1a2b3c4d push main   succeeded  3.2s  last_loss=0.1 steps=3  [run abcdefgh]
+func Line(r *sync.Run, now time.Time) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s/%s %s %s", now.Format("15:04:05"), r.Repo, r.JobName, sync.ShortSHA(r.SHA), Where(r))
+	fmt.Fprintf(&b, "  %s", strings.ToUpper(string(r.State)))
+	if d := r.Duration(now); d > 0 && (r.State.Terminal() || r.State == sync.StateRunning) {
+		fmt.Fprintf(&b, " %s", d.Round(100*time.Millisecond))
+	}
+	if r.Reason != "" && r.State != sync.StateSucceeded {
+		fmt.Fprintf(&b, "  %s", r.Reason)
+	}
+	if len(r.Metrics) > 0 {
+		b.WriteString("  ")
+		b.WriteString(Metrics(r.Metrics))
+	}
+	fmt.Fprintf(&b, "  [run %s]", r.ID)
+	for _, p := range r.Problems {
+		b.WriteString("\n    ")
+		b.WriteString(p.String())
+	}
+	return b.String()
+}
+
+// Where says what the run is for: "push main", "PR #7", "schedule main".
+func Where(r *sync.Run) string {
+	switch {
+	case r.PR > 0:
+		return fmt.Sprintf("%s PR #%d", r.Trigger, r.PR)
+	case r.Branch != "":
+		return string(r.Trigger) + " " + r.Branch
+	default:
+		return string(r.Trigger) + " " + r.Ref
+	}
+}
+
+// Metrics formats metrics as name=value pairs sorted by name.
+func Metrics(m map[string]float64) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s=%g", k, m[k])
+	}
+	return strings.Join(parts, " ")
+}

@@ -1,0 +1,338 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/gitlaunch/gitlaunch/schema"
+)
+
+// Dispatch launches queued runs, oldest first, while the global and
+// per-repository limits allow, and tells the others their queue position.
+func (e *Engine) Dispatch(ctx context.Context) error {
+	active, err := e.store.ListRuns(ctx, RunFilter{States: []State{StatePending, StateRunning}})
+	if err != nil {
+		return fmt.Errorf("dispatch: %w", err)
+	}
+	queued, err := e.store.ListRuns(ctx, RunFilter{States: []State{StateQueued}})
+	if err != nil {
+		return fmt.Errorf("dispatch: %w", err)
+	}
+	slices.Reverse(queued) // oldest first
+	total := len(active)
+	perRepo := map[string]int{}
+	for _, r := range active {
+		perRepo[r.Repo]++
+	}
+	var errs []error
+	pos := 0
+	for _, r := range queued {
+		if total >= e.maxRuns || perRepo[r.Repo] >= e.maxPerRepo {
+			pos++
+			limit := fmt.Sprintf("%d runs at once", e.maxRuns)
+			if perRepo[r.Repo] >= e.maxPerRepo && total < e.maxRuns {
+				limit = fmt.Sprintf("%d runs at once for %s", e.maxPerRepo, r.Repo)
+			}
+			reason := fmt.Sprintf("queued: position %d of %d (limit %s)", pos, len(queued), limit)
+			if r.QueuePos != pos || r.Reason != reason {
+				r.QueuePos, r.Reason = pos, reason
+				r.UpdatedAt = e.clock.Now()
+				errs = append(errs, e.store.UpdateRun(ctx, r, e.names))
+			}
+			continue
+		}
+		total++
+		perRepo[r.Repo]++
+		if err := e.launch(ctx, r); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// JobOf parses the manifest a run was planned from.
+func JobOf(r *Run) (*schema.Job, error) {
+	if r.Manifest == "" {
+		return nil, fmt.Errorf("run %s keeps no manifest", r.ID)
+	}
+	return schema.Load(r.JobPath, []byte(r.Manifest))
+}
+
+func (e *Engine) launchFor(r *Run) (Launch, error) {
+	job, err := JobOf(r)
+	if err != nil {
+		return Launch{}, err
+	}
+	pod, err := e.render(job, r)
+	if err != nil {
+		return Launch{}, fmt.Errorf("render pod: %w", err)
+	}
+	l := Launch{Run: r, Job: job, Pod: pod}
+	if !r.Untrusted && len(job.Secrets) > 0 {
+		repo, _ := e.Repo(r.Repo)
+		l.Secrets = map[string]string{}
+		for _, k := range job.Secrets {
+			v, ok := "", false
+			if repo != nil {
+				v, ok = repo.Secrets[k]
+			}
+			if !ok && e.cfg.Executor != "kube" {
+				return Launch{}, fmt.Errorf("secret %s is not configured for repository %s", k, r.Repo)
+			}
+			l.Secrets[k] = v
+		}
+	}
+	return l, nil
+}
+
+// launch stores the run as pending first, then starts it: a crash between
+// the two leaves a pending run that Recover re-adopts or marks lost, never
+// one that is launched twice.
+func (e *Engine) launch(ctx context.Context, r *Run) error {
+	l, err := e.launchFor(r)
+	if err != nil {
+		return e.finish(ctx, r, Update{State: StateError, Reason: err.Error(), At: e.clock.Now()})
+	}
+	r.Attempt++
+	r.State, r.Reason, r.QueuePos = StatePending, "starting", 0
+	r.UpdatedAt = e.clock.Now()
+	if err := e.store.UpdateRun(ctx, r, e.names); err != nil {
+		return fmt.Errorf("launch %s: %w", r.ID, err)
+	}
+	e.mu.Lock()
+	e.running[r.ID] = r
+	e.mu.Unlock()
+	if err := e.exec.Start(ctx, l, sink{e}); err != nil {
+		return e.finish(ctx, r, Update{State: StateError, Reason: "start failed: " + err.Error(), At: e.clock.Now()})
+	}
+	e.log.Info("run launched", "run", r.ID, "job", r.JobName, "attempt", r.Attempt)
+	return nil
+}
+
+// Cancel stops a run. Queued and waiting runs end at once; launched runs
+// end when their executor confirms.
+func (e *Engine) Cancel(ctx context.Context, id, reason string) error {
+	r, err := e.store.GetRun(ctx, id)
+	if err != nil {
+		return err
+	}
+	switch {
+	case r.State.Terminal():
+		return nil
+	case r.State.Active():
+		r.Reason = reason
+		if err := e.store.UpdateRun(ctx, r, e.names); err != nil {
+			return err
+		}
+		if err := e.exec.Cancel(ctx, id); err != nil && !errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("cancel %s: %w", id, err)
+		} else if errors.Is(err, ErrNotFound) {
+			// Nothing left to stop (another process launched it, or it is
+			// gone): record the cancellation ourselves.
+			return e.finish(ctx, r, Update{State: StateCancelled, Reason: reason, At: e.clock.Now()})
+		}
+		return nil
+	default:
+		return e.finish(ctx, r, Update{State: StateCancelled, Reason: reason, At: e.clock.Now()})
+	}
+}
+
+// Approve lets waiting runs of an untrusted pull request at sha run, still
+// without secrets.
+func (e *Engine) Approve(ctx context.Context, repo string, pr int, sha string) ([]*Run, error) {
+	runs, err := e.store.ListRuns(ctx, RunFilter{Repo: repo, PR: pr, SHA: sha, States: []State{StateWaiting}})
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range runs {
+		r.State, r.Reason, r.UpdatedAt = StateQueued, "approved", e.clock.Now()
+		if err := e.store.UpdateRun(ctx, r, e.names); err != nil {
+			return nil, err
+		}
+	}
+	e.nudge()
+	return runs, nil
+}
+
+// Recover follows runs that an earlier process launched: the executor
+// adopts them, or they are marked lost. They are never launched again.
+func (e *Engine) Recover(ctx context.Context) error {
+	runs, err := e.store.ListRuns(ctx, RunFilter{States: []State{StatePending, StateRunning}})
+	if err != nil {
+		return fmt.Errorf("recover: %w", err)
+	}
+	for _, r := range runs {
+		e.mu.Lock()
+		_, mine := e.running[r.ID]
+		e.mu.Unlock()
+		if mine {
+			continue
+		}
+		l, err := e.launchFor(r)
+		if err == nil {
+			e.mu.Lock()
+			e.running[r.ID] = r
+			e.mu.Unlock()
+			err = e.exec.Adopt(ctx, l, sink{e})
+			if err == nil {
+				e.log.Info("run re-adopted", "run", r.ID, "job", r.JobName)
+				continue
+			}
+		}
+		reason := "lost: the syncer restarted and could not re-attach to the run"
+		if !errors.Is(err, ErrNotFound) {
+			reason += ": " + err.Error()
+		}
+		if err := e.finish(ctx, r, Update{State: StateError, Reason: reason, At: e.clock.Now()}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sink receives executor progress for the engine.
+type sink struct{ e *Engine }
+
+func (s sink) Log(ctx context.Context, runID string, p []byte) error {
+	return s.e.store.AppendLog(ctx, runID, p)
+}
+
+func (s sink) Update(ctx context.Context, runID string, u Update) error {
+	r, err := s.e.store.GetRun(ctx, runID)
+	if err != nil {
+		return err
+	}
+	if r.State.Terminal() {
+		return nil // late news of a finished run
+	}
+	if u.At.IsZero() {
+		u.At = s.e.clock.Now()
+	}
+	if u.State.Terminal() {
+		return s.e.finish(ctx, r, u)
+	}
+	if u.State == StateRunning && r.StartedAt.IsZero() {
+		r.StartedAt = u.At
+	}
+	r.State, r.Reason, r.UpdatedAt = u.State, u.Reason, u.At
+	return s.e.store.UpdateRun(ctx, r, s.e.names)
+}
+
+// finish records a terminal update, or re-queues the run when an
+// infrastructure failure may be retried.
+func (e *Engine) finish(ctx context.Context, r *Run, u Update) error {
+	if u.At.IsZero() {
+		u.At = e.clock.Now()
+	}
+	if u.State == StateError && u.Retryable {
+		if job, err := JobOf(r); err == nil && r.Attempt <= job.Retries {
+			r.State = StateQueued
+			r.Reason = fmt.Sprintf("retrying after infrastructure failure (attempt %d of %d): %s", r.Attempt+1, job.Retries+1, u.Reason)
+			r.UpdatedAt = u.At
+			e.forget(r.ID)
+			e.nudge()
+			return e.store.UpdateRun(ctx, r, e.names)
+		}
+	}
+	r.State, r.Reason, r.ExitCode = u.State, u.Reason, u.ExitCode
+	if u.Artifacts != nil {
+		r.Artifacts = u.Artifacts
+	}
+	if u.Metrics != nil {
+		r.Metrics = u.Metrics
+	}
+	r.FinishedAt, r.UpdatedAt, r.QueuePos = u.At, u.At, 0
+	e.forget(r.ID)
+	if err := e.store.UpdateRun(ctx, r, e.names); err != nil {
+		return fmt.Errorf("finish %s: %w", r.ID, err)
+	}
+	e.log.Info("run finished", "run", r.ID, "job", r.JobName, "state", r.State, "reason", r.Reason)
+	e.nudge()
+	return nil
+}
+
+func (e *Engine) forget(id string) {
+	e.mu.Lock()
+	delete(e.running, id)
+	e.mu.Unlock()
+}
+
+// WaitIdle steps the engine (dispatch and reports, no polling) until every
+// run in ids is terminal and its reports are delivered, or ctx ends.
+func (e *Engine) WaitIdle(ctx context.Context, ids []string) ([]*Run, error) {
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if err := e.Dispatch(ctx); err != nil {
+			e.log.Error("dispatch", "err", err)
+		}
+		runs, done, err := e.allTerminal(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		if err := e.DeliverReports(ctx); err != nil {
+			e.log.Warn("deliver reports", "err", err)
+		}
+		if done {
+			pending, err := e.store.DueReports(ctx, e.clock.Now().Add(time.Hour), 1)
+			if err != nil {
+				return nil, err
+			}
+			if len(pending) == 0 {
+				return runs, nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return runs, ctx.Err()
+		case <-tick.C:
+		case <-e.wake:
+		}
+	}
+}
+
+func (e *Engine) allTerminal(ctx context.Context, ids []string) ([]*Run, bool, error) {
+	runs := make([]*Run, 0, len(ids))
+	done := true
+	for _, id := range ids {
+		r, err := e.store.GetRun(ctx, id)
+		if err != nil {
+			return nil, false, err
+		}
+		runs = append(runs, r)
+		if !r.State.Terminal() {
+			done = false
+		}
+	}
+	return runs, done, nil
+}
+
+// CancelRequestKey is the state key through which another process (the
+// CLI) asks the dispatching process to cancel a run; the value is the
+// reason. Only the dispatcher talks to the executor, so only it cancels.
+func CancelRequestKey(id string) string { return "cancel/" + id }
+
+// CancelRequested handles cancel requests left by other processes.
+func (e *Engine) CancelRequested(ctx context.Context) error {
+	runs, err := e.store.ListRuns(ctx, RunFilter{States: nonTerminal})
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, r := range runs {
+		reason, ok, err := e.store.GetState(ctx, CancelRequestKey(r.ID))
+		if err != nil || !ok || reason == "" {
+			errs = append(errs, err)
+			continue
+		}
+		if err := e.store.PutState(ctx, CancelRequestKey(r.ID), ""); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		errs = append(errs, e.Cancel(ctx, r.ID, reason))
+	}
+	return errors.Join(errs...)
+}

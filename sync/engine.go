@@ -1,0 +1,256 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	gosync "sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/gitlaunch/gitlaunch/schema"
+)
+
+// RenderFunc turns a job and its run into the Pod an executor runs. The
+// engine takes it as a function so that it stays free of rendering policy
+// (cmd wires in render.Pod with the admin's template).
+type RenderFunc func(job *schema.Job, r *Run) (*corev1.Pod, error)
+
+// Repo is one watched repository, as the engine knows it.
+type Repo struct {
+	Name          string
+	URL           string
+	DefaultBranch string // "" = the remote's HEAD
+	Source        Source
+	// Secrets are the values jobs may ask for in `secrets:`; they reach
+	// trusted runs only.
+	Secrets map[string]string
+}
+
+// Options configure an Engine.
+type Options struct {
+	Config    *schema.Config
+	Store     Store
+	Executor  Executor
+	Reporters []Reporter
+	Render    RenderFunc
+	Repos     []*Repo
+	Clock     Clock
+	Logger    *slog.Logger
+	// MaxRuns and MaxRunsPerRepo bound active runs; 0 = Config's values.
+	MaxRuns        int
+	MaxRunsPerRepo int
+	// PollInterval between polls of each repository; 0 = Config's.
+	PollInterval time.Duration
+	// ValidateWith is the admin's config when one was given: only then are
+	// GPU models and datasets checked against its tables.
+	ValidateWith *schema.Config
+}
+
+// Engine plans, dispatches and reports runs. Its methods are safe for
+// concurrent use; Run drives them on timers, and tests drive the steps
+// (PollOnce, Dispatch, DeliverReports, Cron) directly.
+type Engine struct {
+	cfg       *schema.Config
+	vcfg      *schema.Config
+	store     Store
+	exec      Executor
+	reporters []Reporter
+	names     []string
+	render    RenderFunc
+	clock     Clock
+	log       *slog.Logger
+
+	maxRuns, maxPerRepo int
+	pollEvery           time.Duration
+
+	mu    gosync.Mutex
+	repos map[string]*repoState
+	order []string
+	// running holds run IDs launched by this process and not yet terminal.
+	running map[string]*Run
+	// jobs caches the parsed job of each active run (for retries, metrics).
+	jobs map[string]*schema.Job
+	// wake nudges the dispatcher and waiters.
+	wake chan struct{}
+	// onlyJobs, when set, limits planning to these job names.
+	onlyJobs []string
+	// planMu serializes planning so two events for one repository cannot
+	// interleave their superseded-run cancellation.
+	planMu gosync.Mutex
+}
+
+type repoState struct {
+	*Repo
+	// lastErr is the latest poll error, shown by `gitlaunch runs`/status.
+	lastErr   error
+	failures  int
+	nextPoll  time.Time
+	head      string            // default branch seen at the last poll
+	refs      map[string]string // last seen refs
+	schedules []scheduleEntry
+}
+
+// New checks opts and returns an engine. Nothing starts until Run or a step
+// method is called.
+func New(opts Options) (*Engine, error) {
+	if opts.Store == nil || opts.Executor == nil || opts.Render == nil {
+		return nil, errors.New("sync: store, executor and render are required")
+	}
+	cfg := opts.Config
+	if cfg == nil {
+		cfg = &schema.Config{}
+	}
+	e := &Engine{
+		cfg:       cfg,
+		vcfg:      opts.ValidateWith,
+		store:     opts.Store,
+		exec:      opts.Executor,
+		reporters: opts.Reporters,
+		render:    opts.Render,
+		clock:     opts.Clock,
+		log:       opts.Logger,
+		repos:     map[string]*repoState{},
+		running:   map[string]*Run{},
+		jobs:      map[string]*schema.Job{},
+		wake:      make(chan struct{}, 1),
+	}
+	if e.clock == nil {
+		e.clock = realClock{}
+	}
+	if e.log == nil {
+		e.log = slog.Default()
+	}
+	for _, r := range opts.Reporters {
+		e.names = append(e.names, r.Name())
+	}
+	e.maxRuns = firstPositive(opts.MaxRuns, cfg.Sync.MaxRuns, 4)
+	e.maxPerRepo = firstPositive(opts.MaxRunsPerRepo, cfg.Sync.MaxRunsPerRepo, e.maxRuns)
+	e.pollEvery = opts.PollInterval
+	if e.pollEvery <= 0 {
+		e.pollEvery = cfg.Sync.PollInterval.Duration
+	}
+	if e.pollEvery <= 0 {
+		e.pollEvery = 30 * time.Second
+	}
+	for _, r := range opts.Repos {
+		if err := e.AddRepo(r); err != nil {
+			return nil, err
+		}
+	}
+	return e, nil
+}
+
+func firstPositive(vs ...int) int {
+	for _, v := range vs {
+		if v > 0 {
+			return v
+		}
+	}
+	return 0
+}
+
+// AddRepo starts watching r.
+func (e *Engine) AddRepo(r *Repo) error {
+	if r.Name == "" || r.Source == nil {
+		return errors.New("sync: a repository needs a name and a source")
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if _, ok := e.repos[r.Name]; ok {
+		return fmt.Errorf("sync: repository %q is watched twice", r.Name)
+	}
+	e.repos[r.Name] = &repoState{Repo: r}
+	e.order = append(e.order, r.Name)
+	return nil
+}
+
+// Repo returns a watched repository by name.
+func (e *Engine) Repo(name string) (*Repo, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	rs, ok := e.repos[name]
+	if !ok {
+		return nil, false
+	}
+	return rs.Repo, true
+}
+
+// OnlyJobs limits planning to jobs with these names (nil: every job).
+func (e *Engine) OnlyJobs(names []string) {
+	e.mu.Lock()
+	e.onlyJobs = names
+	e.mu.Unlock()
+}
+
+// RepoError is the latest poll error of a repository, nil when healthy.
+func (e *Engine) RepoError(name string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if rs, ok := e.repos[name]; ok {
+		return rs.lastErr
+	}
+	return nil
+}
+
+func (e *Engine) nudge() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run drives the engine until ctx ends: it re-adopts runs left by an
+// earlier process, then polls, fires cron slots, dispatches and delivers
+// reports.
+func (e *Engine) Run(ctx context.Context) error {
+	if err := e.Recover(ctx); err != nil {
+		return err
+	}
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		e.Step(ctx)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		case <-e.wake:
+		}
+	}
+}
+
+// Step runs one round of every duty whose time has come; errors are logged
+// and kept per repository, never fatal.
+func (e *Engine) Step(ctx context.Context) {
+	e.pollDue(ctx)
+	e.Cron(ctx)
+	if err := e.CancelRequested(ctx); err != nil {
+		e.log.Error("cancel requests", "err", err)
+	}
+	if err := e.Dispatch(ctx); err != nil {
+		e.log.Error("dispatch", "err", err)
+	}
+	if err := e.DeliverReports(ctx); err != nil {
+		e.log.Error("deliver reports", "err", err)
+	}
+}
+
+func (e *Engine) pollDue(ctx context.Context) {
+	now := e.clock.Now()
+	e.mu.Lock()
+	var due []string
+	for _, name := range e.order {
+		if !now.Before(e.repos[name].nextPoll) {
+			due = append(due, name)
+		}
+	}
+	e.mu.Unlock()
+	for _, name := range due {
+		if _, err := e.PollRepo(ctx, name); err != nil {
+			e.log.Warn("poll failed", "repo", name, "err", err)
+		}
+	}
+}

@@ -1,0 +1,56 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// DeliverReports hands due outbox items to their reporters. A failed
+// delivery is retried with backoff; an item whose state the run has
+// already left is settled without a call, so people never see an old state
+// after a newer one, and no state is reported twice.
+func (e *Engine) DeliverReports(ctx context.Context) error {
+	now := e.clock.Now()
+	items, err := e.store.DueReports(ctx, now, 100)
+	if err != nil {
+		return fmt.Errorf("outbox: %w", err)
+	}
+	var errs []error
+	for _, it := range items {
+		rep := e.reporter(it.Reporter)
+		r, err := e.store.GetRun(ctx, it.RunID)
+		if rep == nil || errors.Is(err, ErrNotFound) {
+			// A reporter removed from the config, or a run deleted: nothing
+			// will ever deliver it.
+			errs = append(errs, e.store.MarkDelivered(ctx, it.ID))
+			continue
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if r.State != it.State {
+			errs = append(errs, e.store.MarkDelivered(ctx, it.ID))
+			continue
+		}
+		if err := rep.Report(ctx, r); err != nil {
+			next := now.Add(backoff(it.Attempts+1, 2*time.Second, 5*time.Minute))
+			e.log.Warn("report failed; will retry", "reporter", it.Reporter, "run", it.RunID, "attempt", it.Attempts+1, "next", next, "err", err)
+			errs = append(errs, e.store.MarkFailed(ctx, it.ID, err, next))
+			continue
+		}
+		errs = append(errs, e.store.MarkDelivered(ctx, it.ID))
+	}
+	return errors.Join(errs...)
+}
+
+func (e *Engine) reporter(name string) Reporter {
+	for _, r := range e.reporters {
+		if r.Name() == name {
+			return r
+		}
+	}
+	return nil
+}
