@@ -123,10 +123,9 @@ func (e *Engine) Cancel(ctx context.Context, id, reason string) error {
 	case r.State.Terminal():
 		return nil
 	case r.State.Active():
-		r.Reason = reason
-		if err := e.store.UpdateRun(ctx, r, e.names); err != nil {
-			return err
-		}
+		e.mu.Lock()
+		e.cancelReasons[id] = reason
+		e.mu.Unlock()
 		if err := e.exec.Cancel(ctx, id); err != nil && !errors.Is(err, ErrNotFound) {
 			return fmt.Errorf("cancel %s: %w", id, err)
 		} else if errors.Is(err, ErrNotFound) {
@@ -217,7 +216,8 @@ func (s sink) Update(ctx context.Context, runID string, u Update) error {
 	if u.State == StateRunning && r.StartedAt.IsZero() {
 		r.StartedAt = u.At
 	}
-	r.State, r.Reason, r.UpdatedAt = u.State, u.Reason, u.At
+	// UpdatedAt is the engine's time: the outbox schedules by it.
+	r.State, r.Reason, r.UpdatedAt = u.State, u.Reason, s.e.clock.Now()
 	return s.e.store.UpdateRun(ctx, r, s.e.names)
 }
 
@@ -231,12 +231,18 @@ func (e *Engine) finish(ctx context.Context, r *Run, u Update) error {
 		if job, err := JobOf(r); err == nil && r.Attempt <= job.Retries {
 			r.State = StateQueued
 			r.Reason = fmt.Sprintf("retrying after infrastructure failure (attempt %d of %d): %s", r.Attempt+1, job.Retries+1, u.Reason)
-			r.UpdatedAt = u.At
+			r.UpdatedAt = e.clock.Now()
 			e.forget(r.ID)
 			e.nudge()
 			return e.store.UpdateRun(ctx, r, e.names)
 		}
 	}
+	e.mu.Lock()
+	if why, ok := e.cancelReasons[r.ID]; ok && u.State == StateCancelled {
+		u.Reason = why
+	}
+	delete(e.cancelReasons, r.ID)
+	e.mu.Unlock()
 	r.State, r.Reason, r.ExitCode = u.State, u.Reason, u.ExitCode
 	if u.Artifacts != nil {
 		r.Artifacts = u.Artifacts
@@ -244,7 +250,7 @@ func (e *Engine) finish(ctx context.Context, r *Run, u Update) error {
 	if u.Metrics != nil {
 		r.Metrics = u.Metrics
 	}
-	r.FinishedAt, r.UpdatedAt, r.QueuePos = u.At, u.At, 0
+	r.FinishedAt, r.UpdatedAt, r.QueuePos = u.At, e.clock.Now(), 0
 	e.forget(r.ID)
 	if err := e.store.UpdateRun(ctx, r, e.names); err != nil {
 		return fmt.Errorf("finish %s: %w", r.ID, err)

@@ -75,6 +75,9 @@ type Engine struct {
 	jobs map[string]*schema.Job
 	// wake nudges the dispatcher and waiters.
 	wake chan struct{}
+	// cancelReasons keeps why a launched run is being cancelled until its
+	// executor confirms, so the confirmation keeps the person's reason.
+	cancelReasons map[string]string
 	// onlyJobs, when set, limits planning to these job names.
 	onlyJobs []string
 	// planMu serializes planning so two events for one repository cannot
@@ -104,18 +107,19 @@ func New(opts Options) (*Engine, error) {
 		cfg = &schema.Config{}
 	}
 	e := &Engine{
-		cfg:       cfg,
-		vcfg:      opts.ValidateWith,
-		store:     opts.Store,
-		exec:      opts.Executor,
-		reporters: opts.Reporters,
-		render:    opts.Render,
-		clock:     opts.Clock,
-		log:       opts.Logger,
-		repos:     map[string]*repoState{},
-		running:   map[string]*Run{},
-		jobs:      map[string]*schema.Job{},
-		wake:      make(chan struct{}, 1),
+		cfg:           cfg,
+		vcfg:          opts.ValidateWith,
+		store:         opts.Store,
+		exec:          opts.Executor,
+		reporters:     opts.Reporters,
+		render:        opts.Render,
+		clock:         opts.Clock,
+		log:           opts.Logger,
+		repos:         map[string]*repoState{},
+		running:       map[string]*Run{},
+		jobs:          map[string]*schema.Job{},
+		cancelReasons: map[string]string{},
+		wake:          make(chan struct{}, 1),
 	}
 	if e.clock == nil {
 		e.clock = realClock{}

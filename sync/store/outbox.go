@@ -14,8 +14,11 @@ import (
 // due now. The unique key (reporter, run_id, state) makes a state that a
 // reporter already has queued or delivered a no-op, so a run re-entering a
 // state, or saved twice with it, is reported once.
-func (s *Store) enqueue(ctx context.Context, tx *sql.Tx, runID string, state gsync.State, reporters []string) error {
-	now := s.now().UnixNano()
+//
+// The item is due at the transition's time, on the caller's clock: the
+// engine asks for due reports with the same clock.
+func (s *Store) enqueue(ctx context.Context, tx *sql.Tx, runID string, state gsync.State, reporters []string, at time.Time) error {
+	now := at.UnixNano()
 	for _, name := range reporters {
 		if name == "" {
 			return fmt.Errorf("enqueue report of %s: empty reporter name", runID)

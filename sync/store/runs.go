@@ -116,7 +116,7 @@ INSERT INTO transitions (run_id, from_state, to_state, reason, at) VALUES (?, ?,
 		r.ID, string(from), string(r.State), r.Reason, at.UnixNano()); err != nil {
 		return fmt.Errorf("record transition: %w", err)
 	}
-	return s.enqueue(ctx, tx, r.ID, r.State, reporters)
+	return s.enqueue(ctx, tx, r.ID, r.State, reporters, at)
 }
 
 // GetRun returns the run with this ID, or an error wrapping sync.ErrNotFound.
