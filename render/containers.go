@@ -50,8 +50,8 @@ func (r *renderer) cloneContainer(main corev1.Container, v *podVolumes) corev1.C
 	c := baseContainer(r.pod.Spec.InitContainers, ContainerClone)
 	c.Image = firstNonEmpty(r.cfg.CloneImage, c.Image, DefaultCloneImage)
 	c.Command = []string{"gitlaunch", "clone"}
-	// Flag and value are separate elements: no shell ever sees them, and
-	// a value is never parsed as a flag of its own.
+	// Flag and value are separate argv elements and no shell sees them;
+	// clone's flag parser takes the element after a flag as its value.
 	args := []string{"--repo", literal(r.run.RepoURL), "--sha", r.run.SHA}
 	if r.run.Ref != "" {
 		args = append(args, "--ref", literal(r.run.Ref))
@@ -165,4 +165,30 @@ func firstNonEmpty(ss ...string) string {
 		}
 	}
 	return ""
+}
+
+// placeContainer puts c where the base has a container of its name, or
+// else first (first=true) or last.
+func placeContainer(list []corev1.Container, c corev1.Container, first bool) []corev1.Container {
+	for i := range list {
+		if list[i].Name == c.Name {
+			list[i] = c
+			return list
+		}
+	}
+	if first {
+		return append([]corev1.Container{c}, list...)
+	}
+	return append(list, c)
+}
+
+// baseContainer returns a copy of the base's container named name, or an
+// empty one.
+func baseContainer(list []corev1.Container, name string) corev1.Container {
+	for _, c := range list {
+		if c.Name == name {
+			return *c.DeepCopy()
+		}
+	}
+	return corev1.Container{Name: name}
 }

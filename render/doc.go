@@ -13,11 +13,11 @@
 // only shell string in the Pod; refs, branches and names reach the run only
 // as env values, annotations, sanitized labels and clone arguments.
 //
-// Kubernetes expands $(VAR) in command, args and env values and turns $$
-// into $. gitlaunch writes every value it sets there with $ doubled, so what
-// the container sees is exactly the user's command and the run's values;
-// [Expand] applies the same expansion for executors that run a Pod without
-// a kubelet.
+// The kubelet expands $(VAR) in command, args and env values and turns $$
+// into $. gitlaunch escapes every value it sets there (a "$" before "$" or
+// "(" is doubled; nothing else changes), so the container sees exactly the
+// user's command and the run's values. An executor that runs a Pod without
+// a kubelet applies [Expand] to see the same.
 //
 // # Merging with the base Pod
 //

@@ -3,8 +3,22 @@ package render
 import "strings"
 
 // literal escapes s for a field the kubelet expands (command, args, env
-// values): every "$" is doubled, so the container sees s exactly.
-func literal(s string) string { return strings.ReplaceAll(s, "$", "$$") }
+// values) so that the container sees s exactly. Only a "$" that the kubelet
+// would act on — one followed by "$" or "(" — is doubled; the rest of s,
+// and so any command without "$$" or "$(", is written unchanged.
+func literal(s string) string {
+	if !strings.Contains(s, "$$") && !strings.Contains(s, "$(") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		b.WriteByte(s[i])
+		if s[i] == '$' && i+1 < len(s) && (s[i+1] == '$' || s[i+1] == '(') {
+			b.WriteByte('$')
+		}
+	}
+	return b.String()
+}
 
 // Expand applies Kubernetes' variable expansion to a container's command,
 // args or env value, as the kubelet does before it starts a container:

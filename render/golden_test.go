@@ -105,9 +105,13 @@ func TestGolden(t *testing.T) {
 			for _, p := range podProblems(pod) {
 				t.Error(p)
 			}
-			argv, _ := kubeletView(container(t, pod.Spec.Containers, ContainerJob))
+			main := container(t, pod.Spec.Containers, ContainerJob)
+			argv, _ := kubeletView(main)
 			if len(argv) != 3 || argv[0] != "sh" || argv[1] != "-c" || argv[2] != job.Command {
 				t.Errorf("job argv = %q, want sh -c %q", argv, job.Command)
+			}
+			if !strings.Contains(job.Command, "$$") && !strings.Contains(job.Command, "$(") && main.Command[2] != job.Command {
+				t.Errorf("sh -c argument %q, want exactly %q", main.Command[2], job.Command)
 			}
 			got, err := PodYAML(pod)
 			if err != nil {

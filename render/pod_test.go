@@ -108,6 +108,7 @@ func TestHostileRefsStayData(t *testing.T) {
 func TestCommandReachesShellUnchanged(t *testing.T) {
 	for _, cmd := range []string{
 		"python train.py --epochs 2",
+		"echo $HOME ${EPOCHS:-1} $1 'single $quoted' costs 5$",
 		"echo $$ > pid; kill -0 $$",
 		"echo $(date) $(GITLAUNCH_SHA) $$(x) ${GITLAUNCH_SHA} $",
 		"set -e\ncd data && tar xf $(ls *.tar | head -1)\npython -c 'print(\"$(EPOCHS)\")'\n",
@@ -120,9 +121,14 @@ func TestCommandReachesShellUnchanged(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		argv, env := kubeletView(container(t, pod.Spec.Containers, ContainerJob))
+		main := container(t, pod.Spec.Containers, ContainerJob)
+		argv, env := kubeletView(main)
 		if len(argv) != 3 || argv[2] != cmd {
 			t.Errorf("the shell gets %q, want %q", argv, cmd)
+		}
+		kubeletActsOn := strings.Contains(cmd, "$$") || strings.Contains(cmd, "$(")
+		if (main.Command[2] == cmd) == kubeletActsOn {
+			t.Errorf("sh -c argument %q for %q: escaped only where the kubelet would act", main.Command[2], cmd)
 		}
 		if env["EPOCHS"] != "$(GITLAUNCH_SHA)" || env["X"] != "$$" {
 			t.Errorf("env values changed: %q", env)
@@ -592,7 +598,7 @@ func TestDatasets(t *testing.T) {
 		NFS: &corev1.NFSVolumeSource{Server: "nas", Path: "/imagenet", ReadOnly: true},
 	}}
 	job.Datasets = append(job.Datasets,
-		schema.Dataset{Name: "ImageNet_2012"},                         // default path
+		schema.Dataset{Name: "ImageNet_2012"},                            // default path
 		schema.Dataset{Name: "mnist", Path: "/mnt/datasets/mnist-again"}) // the same volume twice
 	pod, err := Pod(job, pushRun(), cfg, nil)
 	if err != nil {
