@@ -27,6 +27,26 @@ type Repo struct {
 	// Secrets are the values jobs may ask for in `secrets:`; they reach
 	// trusted runs only.
 	Secrets map[string]string
+	// GitHub is "owner/name" when the repository's runs are reported to
+	// GitHub (and its pull requests need a trust check).
+	GitHub string
+}
+
+// PRInfo is what the forge says about a pull request.
+type PRInfo struct {
+	Base    string // target branch
+	Branch  string // head branch
+	Trusted bool   // not from a fork, and its author may write to the repository
+	Open    bool
+}
+
+// PRInspector answers for pull requests found by polling (refs/pull/N/head)
+// what a webhook would have said: target branch and trust. Without one,
+// pull request refs are trusted and target the default branch, which is
+// right for plain git servers, where only people with push access create
+// refs/pull/*.
+type PRInspector interface {
+	InspectPR(ctx context.Context, repo *Repo, pr int, sha string) (PRInfo, error)
 }
 
 // Options configure an Engine.
@@ -44,6 +64,8 @@ type Options struct {
 	MaxRunsPerRepo int
 	// PollInterval between polls of each repository; 0 = Config's.
 	PollInterval time.Duration
+	// PRs inspects pull requests found by polling; optional.
+	PRs PRInspector
 	// ValidateWith is the admin's config when one was given: only then are
 	// GPU models and datasets checked against its tables.
 	ValidateWith *schema.Config
@@ -54,6 +76,7 @@ type Options struct {
 // (PollOnce, Dispatch, DeliverReports, Cron) directly.
 type Engine struct {
 	cfg       *schema.Config
+	prs       PRInspector
 	vcfg      *schema.Config
 	store     Store
 	exec      Executor

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"path"
 	"slices"
@@ -54,6 +55,7 @@ func (e *Engine) PollRepo(ctx context.Context, name string) ([]*Run, error) {
 
 	var planned []*Run
 	var errs []error
+	var retry []string
 	// Deleted refs: what still waits or runs there has lost its reason.
 	for ref := range old {
 		if _, ok := snap.Refs[ref]; !ok {
@@ -63,11 +65,38 @@ func (e *Engine) PollRepo(ctx context.Context, name string) ([]*Run, error) {
 		}
 	}
 	for _, ev := range events {
+		if ev.Trigger == TriggerPullRequest && e.prs != nil && rs.GitHub != "" {
+			info, err := e.prs.InspectPR(ctx, rs.Repo, ev.PR, ev.After)
+			if err != nil {
+				// Forget we saw it, so the next poll asks again.
+				errs = append(errs, fmt.Errorf("pull request #%d: %w", ev.PR, err))
+				retry = append(retry, ev.Ref)
+				continue
+			}
+			if !info.Open {
+				continue
+			}
+			ev.Base, ev.Branch, ev.Untrusted = info.Base, info.Branch, !info.Trusted
+			if b := snap.Refs["refs/heads/"+info.Base]; b != "" {
+				ev.Before = b
+			}
+		}
 		runs, err := e.Submit(ctx, ev)
 		if err != nil {
 			errs = append(errs, err)
 		}
 		planned = append(planned, runs...)
+	}
+	seenRefs := snap.Refs
+	if len(retry) > 0 {
+		seenRefs = maps.Clone(snap.Refs)
+		for _, ref := range retry {
+			if prev, ok := old[ref]; ok {
+				seenRefs[ref] = prev
+			} else {
+				delete(seenRefs, ref)
+			}
+		}
 	}
 	headRef := "refs/heads/" + head
 	e.mu.Lock()
@@ -80,7 +109,7 @@ func (e *Engine) PollRepo(ctx context.Context, name string) ([]*Run, error) {
 			errs = append(errs, err)
 		}
 	}
-	if err := e.saveRefs(ctx, name, snap.Refs); err != nil {
+	if err := e.saveRefs(ctx, name, seenRefs); err != nil {
 		errs = append(errs, err)
 	}
 	return planned, errors.Join(errs...)
