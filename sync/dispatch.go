@@ -342,3 +342,22 @@ func (e *Engine) CancelRequested(ctx context.Context) error {
 	}
 	return errors.Join(errs...)
 }
+
+// CancelPR cancels the unfinished runs of a pull request (all jobs, or
+// those named), e.g. when it is closed.
+func (e *Engine) CancelPR(ctx context.Context, repo string, pr int, jobs []string, reason string) ([]*Run, error) {
+	runs, err := e.store.ListRuns(ctx, RunFilter{Repo: repo, PR: pr, States: nonTerminal})
+	if err != nil {
+		return nil, err
+	}
+	var out []*Run
+	var errs []error
+	for _, r := range runs {
+		if len(jobs) > 0 && !slices.Contains(jobs, r.JobName) {
+			continue
+		}
+		errs = append(errs, e.Cancel(ctx, r.ID, reason))
+		out = append(out, r)
+	}
+	return out, errors.Join(errs...)
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	gosync "sync"
 	"time"
 
@@ -281,3 +282,34 @@ func (e *Engine) pollDue(ctx context.Context) {
 		}
 	}
 }
+
+// PollNow makes the next step poll the repository at once (a webhook said
+// it changed); polling stays the one path that fetches and plans, so a
+// webhook and a poll can never plan twice.
+func (e *Engine) PollNow(name string) bool {
+	e.mu.Lock()
+	rs, ok := e.repos[name]
+	if ok {
+		rs.nextPoll = time.Time{}
+	}
+	e.mu.Unlock()
+	if ok {
+		e.nudge()
+	}
+	return ok
+}
+
+// RepoByGitHub finds a watched repository by its "owner/name" on GitHub.
+func (e *Engine) RepoByGitHub(fullName string) (*Repo, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, name := range e.order {
+		if rs := e.repos[name]; strings.EqualFold(rs.GitHub, fullName) {
+			return rs.Repo, true
+		}
+	}
+	return nil, false
+}
+
+// Store is the engine's run store, for read-only views (reports, pages).
+func (e *Engine) Store() Store { return e.store }
