@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -38,6 +39,8 @@ type app struct {
 	repos map[string]*gitsrc.Repo // by URL
 	specs map[string]schema.Repo  // by URL, for credentials
 	lock  *os.File
+	// webhook handles POST /webhook when GitHub is configured.
+	webhook http.Handler
 }
 
 // dataDirDefault is where runs, logs and git caches live without a config.

@@ -45,9 +45,10 @@ func signalContext() (context.Context, context.CancelFunc) {
 
 func newSyncCmd() *cobra.Command {
 	var (
-		rf   runtimeFlags
-		once bool
-		jobs []string
+		rf     runtimeFlags
+		once   bool
+		jobs   []string
+		listen string
 	)
 	cmd := &cobra.Command{
 		Use:   "sync [REPO...]",
@@ -108,6 +109,16 @@ wait, report) and exits with status 1 if any run did not succeed.`,
 			}
 			eng.OnlyJobs(jobs)
 			fmt.Fprintf(cmd.ErrOrStderr(), "gitlaunch: data in %s (runs: gitlaunch runs --data-dir %s)\n", a.dataDir, a.dataDir)
+			if listen == "" {
+				listen = a.cfg.Sync.Listen
+			}
+			if listen != "" {
+				stopHTTP, err := serveHTTP(ctx, cmd, a, eng, listen)
+				if err != nil {
+					return err
+				}
+				defer stopHTTP()
+			}
 			if !once {
 				return eng.Run(ctx)
 			}
@@ -117,6 +128,7 @@ wait, report) and exits with status 1 if any run did not succeed.`,
 	rf.add(cmd)
 	cmd.Flags().BoolVar(&once, "once", false, "one full pass: plan, run, wait, report; exit 1 if a run failed")
 	cmd.Flags().StringSliceVar(&jobs, "job", nil, "only plan jobs with these names (repeatable)")
+	cmd.Flags().StringVar(&listen, "listen", "", "serve webhooks, the dashboard, /metrics and /healthz on this address, e.g. 127.0.0.1:8080")
 	return cmd
 }
 

@@ -1,0 +1,43 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gitlaunch/gitlaunch/sync"
+	"github.com/gitlaunch/gitlaunch/sync/web"
+)
+
+// serveHTTP starts the syncer's HTTP server; the returned func shuts it
+// down gracefully.
+func serveHTTP(ctx context.Context, cmd *cobra.Command, a *app, eng *sync.Engine, addr string) (func(), error) {
+	h, err := web.New(web.Options{Store: a.store, Logger: a.log, Webhook: a.webhook})
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error("http server", "err", err)
+		}
+	}()
+	fmt.Fprintf(cmd.ErrOrStderr(), "gitlaunch: dashboard and webhooks on http://%s/\n", ln.Addr())
+	return func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+		<-done
+	}, nil
+}
