@@ -3,6 +3,7 @@ package local
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"testing"
 	"time"
 )
@@ -13,7 +14,7 @@ import (
 func BenchmarkStartToFirstLine(b *testing.B) {
 	for _, mode := range allModes {
 		b.Run(mode, func(b *testing.B) {
-			e := newTestExecutor(b, mode, b.TempDir(), func(o *Options) { o.Logger = nil })
+			e := newTestExecutor(b, mode, b.TempDir(), func(o *Options) { o.Logger = slog.New(slog.DiscardHandler) })
 			for b.Loop() {
 				l := testLaunch(b, "echo ready")
 				sink := newRecSink()
