@@ -61,6 +61,11 @@
 //     machine's /mnt; the run log and the syncer's log say so, and
 //     GITLAUNCH_WORKSPACE and GITLAUNCH_MOUNT_* name the real folders.
 //
+// Isolation gives the job the cluster's view of /mnt and its own processes;
+// it is not a security boundary: the job runs as the syncer's user, with
+// the machine's files, devices and network. Untrusted code belongs on the
+// kube executor.
+//
 // In bwrap and unshare mode the job sees the same thing: /mnt/<repo> with
 // the repository, read-only datasets, its folder as working directory, and
 // when its main process ends every process it left is gone, as in a

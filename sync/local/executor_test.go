@@ -129,6 +129,7 @@ echo "dataset: $(cat /mnt/datasets/mnist/train.txt)"
 if (echo overwrite > /mnt/datasets/mnist/train.txt) 2>/dev/null; then echo "dataset-write: allowed"; else echo "dataset-write: refused"; fi
 echo "ws: $GITLAUNCH_WORKSPACE"
 echo "procs: $(ls /proc | grep -c '^[0-9]')"
+echo "dev: $(ls /dev | wc -l)"
 echo result > result.txt`
 
 func TestMntLayoutIsolated(t *testing.T) {
@@ -138,6 +139,10 @@ func TestMntLayoutIsolated(t *testing.T) {
 			ds := datasetDir(t)
 			e := newTestExecutor(t, mode, data, func(o *Options) { o.Datasets = map[string]string{"dataset-mnist": ds} })
 			l := testLaunch(t, layoutScript)
+			devs, err := os.ReadDir("/dev")
+			if err != nil {
+				t.Fatal(err)
+			}
 			sink := newRecSink()
 			if err := e.Start(context.Background(), l, sink); err != nil {
 				t.Fatal(err)
@@ -153,6 +158,8 @@ func TestMntLayoutIsolated(t *testing.T) {
 				"dataset: digits\n",
 				"dataset-write: refused\n",
 				"ws: /mnt/demo\n",
+				// The machine's devices (GPUs included) stay visible.
+				fmt.Sprintf("dev: %d\n", len(devs)),
 			} {
 				if !strings.Contains(log, want) {
 					t.Errorf("log lacks %q; log:\n%s", want, log)
@@ -177,7 +184,8 @@ func TestMntLayoutIsolated(t *testing.T) {
 func TestNoIsolationSaysSoAndUsesRealPaths(t *testing.T) {
 	data := t.TempDir()
 	e := newTestExecutor(t, IsolationNone, data)
-	l := testLaunch(t, `echo "cwd: $(pwd)"; echo "ws: $GITLAUNCH_WORKSPACE"; echo "ds: $(cat "$GITLAUNCH_MOUNT_MNT_DATASETS_MNIST/train.txt")"; echo result > result.txt`)
+	l := testLaunch(t, `echo "cwd: $(pwd)"; echo "ws: $GITLAUNCH_WORKSPACE"; echo "ds: $(cat "$GITLAUNCH_MOUNT_MNT_DATASETS_MNIST/train.txt")"; echo "dev: $(ls /dev | wc -l)"
+echo result > result.txt`)
 	sink := newRecSink()
 	if err := e.Start(context.Background(), l, sink); err != nil {
 		t.Fatal(err)

@@ -32,6 +32,11 @@ type follower struct {
 
 	stopping bool
 	killAt   time.Time
+	// sawAlive is set once the process was seen running. Only then are
+	// leftovers of its group killed at the end: the group of a process
+	// that ended long ago (adopted after a long downtime) may by now be an
+	// unrelated one that reused the number.
+	sawAlive bool
 }
 
 func (e *Executor) newFollower(l sync.Launch, sink sync.Sink, d runDir, info processInfo) *follower {
@@ -129,8 +134,10 @@ func (f *follower) run(ctx context.Context) {
 	}
 
 	// Whatever the job left running dies with it, as in a container.
-	if err := killGroup(f.info.PID, killSignal); err != nil {
-		f.log.Warn("kill leftovers", "err", err)
+	if f.sawAlive {
+		if err := killGroup(f.info.PID, killSignal); err != nil {
+			f.log.Warn("kill leftovers", "err", err)
+		}
 	}
 	u := f.outcome()
 	rr := &resultReader{workspace: f.d.Workspace(), workdir: f.info.Workdir}
@@ -151,6 +158,7 @@ func (f *follower) exited() bool {
 		return true
 	}
 	if s.State != 'Z' && s.State != 'X' {
+		f.sawAlive = true
 		return false
 	}
 	var ws syscall.WaitStatus

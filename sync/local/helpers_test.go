@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -142,7 +143,7 @@ func testJob(command string) *schema.Job {
 
 var runSeq int
 
-func testRun(t *testing.T) *sync.Run {
+func testRun(t testing.TB) *sync.Run {
 	runSeq++
 	id := sync.RunID("demo", "mnist/job.yaml", fmt.Sprintf("%s-%d", t.Name(), runSeq), sync.TriggerPush, "")
 	return &sync.Run{
@@ -210,13 +211,13 @@ func testPod(r *sync.Run, j *schema.Job) *corev1.Pod {
 	}
 }
 
-func testLaunch(t *testing.T, command string) sync.Launch {
+func testLaunch(t testing.TB, command string) sync.Launch {
 	r, j := testRun(t), testJob(command)
 	return sync.Launch{Run: r, Job: j, Pod: testPod(r, j)}
 }
 
 // datasetDir makes a dataset folder with one file.
-func datasetDir(t *testing.T) string {
+func datasetDir(t testing.TB) string {
 	d := t.TempDir()
 	if err := os.WriteFile(filepath.Join(d, "train.txt"), []byte("digits\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -226,7 +227,7 @@ func datasetDir(t *testing.T) string {
 
 // newTestExecutor makes an executor in the given mode, or skips the test
 // when this machine cannot provide it.
-func newTestExecutor(t *testing.T, mode, dataDir string, opts ...func(*Options)) *Executor {
+func newTestExecutor(t testing.TB, mode, dataDir string, opts ...func(*Options)) *Executor {
 	t.Helper()
 	o := Options{
 		DataDir:   dataDir,
@@ -234,6 +235,7 @@ func newTestExecutor(t *testing.T, mode, dataDir string, opts ...func(*Options))
 		Datasets:  map[string]string{"mnist": datasetDir(t)},
 		Isolation: mode,
 		KillGrace: 500 * time.Millisecond,
+		Logger:    slog.New(slog.NewTextHandler(testWriter{t}, nil)),
 	}
 	for _, f := range opts {
 		f(&o)
@@ -276,4 +278,12 @@ func processesWith(marker string) []string {
 		out = append(out, e.Name()+": "+strings.ReplaceAll(string(b), "\x00", " "))
 	}
 	return out
+}
+
+// testWriter sends the executor's log to the test's log.
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
 }

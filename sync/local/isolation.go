@@ -131,7 +131,7 @@ func pickIsolation(ctx context.Context, mode string) (isolator, error) {
 		if err != nil {
 			return nil, fmt.Errorf("unshare not found (util-linux): %w", err)
 		}
-		return unshareIsolator{bin, sh}, probe(ctx, bin, "--mount", "--propagation", "private", "--pid", "--fork", "--mount-proc", "--", sh, "-c", "mount -t tmpfs gitlaunch /mnt")
+		return unshareIsolator{bin, sh}, probe(ctx, bin, "--mount", "--propagation", "private", "--pid", "--fork", "--mount-proc", "--kill-child", "--", sh, "-c", "mount -t tmpfs gitlaunch /mnt")
 	}
 	switch mode {
 	case IsolationBwrap:

@@ -101,13 +101,6 @@ func groupMembers(pgid int) ([]procStat, error) {
 	return out, nil
 }
 
-// groupAlive reports whether any process of group pgid (zombies included)
-// still exists.
-func groupAlive(pgid int) bool {
-	err := syscall.Kill(-pgid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
-}
-
 // killGroup sends sig to every process in group pgid.
 func killGroup(pgid int, sig syscall.Signal) error {
 	if pgid <= 1 {

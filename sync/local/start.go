@@ -17,7 +17,10 @@ import (
 // Start clones the commit into the run's workspace and starts the job's
 // process; it returns once the process runs (after Pending "cloning" and
 // Running were sent to the sink). A run whose folder shows it was already
-// launched for this attempt is adopted instead: never launched twice.
+// launched for this attempt is adopted instead: never launched twice (and
+// Start then returns Adopt's error, sync.ErrNotFound for a lost run). A
+// Start for a higher Run.Attempt moves the old attempt's folder aside and
+// launches anew.
 //
 // When Start fails after it accepted the launch it has already sent the
 // terminal StateError update; the error it returns is for logs.
