@@ -52,7 +52,14 @@ type RemoteError struct {
 }
 
 func (e *RemoteError) Error() string {
-	return fmt.Sprintf("git %s %s: %s: %v", e.Op, e.URL, e.Kind, e.Err)
+	cause := strings.TrimSpace(e.Err.Error())
+	if rest, ok := strings.CutPrefix(cause, string(e.Kind)); ok {
+		cause = strings.TrimLeft(rest, ": ")
+	}
+	if cause == "" {
+		return fmt.Sprintf("git %s %s: %s", e.Op, e.URL, e.Kind)
+	}
+	return fmt.Sprintf("git %s %s: %s: %s", e.Op, e.URL, e.Kind, cause)
 }
 
 func (e *RemoteError) Unwrap() error { return e.Err }

@@ -162,7 +162,8 @@ func (r *Repo) loadKnown() error {
 	if err != nil {
 		return fmt.Errorf("git %s: read cache refs: %w", r.redacted, err)
 	}
-	if head, err := r.st.Reference(plumbing.HEAD); err == nil && head.Type() == plumbing.SymbolicReference {
+	// A fresh cache's HEAD is go-git's default, not the remote's.
+	if head, err := r.st.Reference(plumbing.HEAD); err == nil && head.Type() == plumbing.SymbolicReference && len(known) > 0 {
 		r.head = gsync.BranchOf(head.Target().String())
 	}
 	r.known = known

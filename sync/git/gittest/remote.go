@@ -66,6 +66,12 @@ func (r *Remote) Git(t testing.TB, args ...string) string {
 	return runGit(t, r.env, r.Path, nil, args...)
 }
 
+// GitInput is Git with stdin.
+func (r *Remote) GitInput(t testing.TB, stdin string, args ...string) string {
+	t.Helper()
+	return runGit(t, r.env, r.Path, []byte(stdin), args...)
+}
+
 // Env is the hermetic environment the helpers run git with.
 func (r *Remote) Env() []string { return append([]string(nil), r.env...) }
 

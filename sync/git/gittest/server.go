@@ -67,6 +67,9 @@ func Handler(backend, root, home string) http.Handler {
 	return &cgi.Handler{
 		Path: backend,
 		Root: "/git",
+		// http-backend's complaints (a missing repository) are answered
+		// to the client; keep them out of test output.
+		Stderr: io.Discard,
 		Env: []string{
 			"GIT_PROJECT_ROOT=" + root,
 			"GIT_HTTP_EXPORT_ALL=1",
