@@ -73,6 +73,7 @@ func TestOutboxDueOrderAndBackoff(t *testing.T) {
 	var runs []*gsync.Run
 	for i := range 3 {
 		r := newRun("demo", fmt.Sprintf("j%d/job.yaml", i), sha1, t0)
+		r.UpdatedAt = c.Now() // reports are due at the transition's time
 		mustCreate(t, s, r, "github")
 		runs = append(runs, r)
 		c.Advance(time.Second)
