@@ -40,7 +40,7 @@ func (c *fakeClock) Add(d time.Duration) {
 // harness wires the engine to real parts: a git http-backend remote, a
 // SQLite store and the local executor.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	remote *gittest.Remote
 	dir    string
 	store  *store.Store
@@ -74,7 +74,7 @@ type harnessOpts struct {
 	cfg     *schema.Config
 }
 
-func newHarness(t *testing.T, remote *gittest.Remote, dir string, o harnessOpts) *harness {
+func newHarness(t testing.TB, remote *gittest.Remote, dir string, o harnessOpts) *harness {
 	t.Helper()
 	ctx := context.Background()
 	if dir == "" {
@@ -478,5 +478,33 @@ func TestJobSeesMntLayoutAndResultsPersist(t *testing.T) {
 	}
 	if len(r.Artifacts) != 3 {
 		t.Errorf("artifacts = %+v", r.Artifacts)
+	}
+}
+
+func TestUnreachableRemoteIsVisibleAndBacksOff(t *testing.T) {
+	remote := gittest.NewRemote(t)
+	remote.Commit(t, "main", map[string]string{"a/job.yaml": job("a", "true", "")}, "first")
+	h := newHarness(t, remote, "", harnessOpts{})
+	ctx := context.Background()
+	dead, err := gitsrc.Open(ctx, gitsrc.Options{URL: "http://127.0.0.1:1/nothing.git", CacheDir: filepath.Join(h.dir, "git", "dead"), Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.eng.AddRepo(&sync.Repo{Name: "dead", URL: "http://127.0.0.1:1/nothing.git", Source: dead}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.eng.PollRepo(ctx, "dead"); err == nil {
+		t.Fatal("polling an unreachable remote succeeded")
+	}
+	errs, err := sync.RepoErrors(ctx, h.store)
+	if err != nil || !strings.Contains(errs["dead"], "next try") {
+		t.Fatalf("repo errors = %v, %v", errs, err)
+	}
+	if h.eng.RepoError("dead") == nil {
+		t.Error("RepoError is nil after a failed poll")
+	}
+	// The healthy repository is unaffected.
+	if runs := h.poll(); len(runs) != 1 {
+		t.Fatalf("healthy repo planned %d runs", len(runs))
 	}
 }

@@ -36,12 +36,23 @@ func (e *Engine) PollRepo(ctx context.Context, name string) ([]*Run, error) {
 		rs.failures++
 		rs.lastErr = err
 		rs.nextPoll = now.Add(backoff(rs.failures, e.pollEvery, 10*time.Minute))
+		next := rs.nextPoll
 		e.mu.Unlock()
+		msg := fmt.Sprintf("%v (since %s; next try %s)", err, now.UTC().Format(time.RFC3339), next.UTC().Format(time.RFC3339))
+		if serr := e.setRepoError(ctx, name, msg); serr != nil {
+			e.log.Warn("store repo error", "repo", name, "err", serr)
+		}
 		return nil, fmt.Errorf("poll %s: %w", name, err)
 	}
+	hadErr := rs.lastErr != nil
 	rs.failures, rs.lastErr = 0, nil
 	rs.nextPoll = now.Add(e.pollEvery)
 	e.mu.Unlock()
+	if hadErr {
+		if err := e.setRepoError(ctx, name, ""); err != nil {
+			e.log.Warn("store repo error", "repo", name, "err", err)
+		}
+	}
 
 	old, seen, err := e.loadRefs(ctx, name)
 	if err != nil {
@@ -156,6 +167,40 @@ func pullNumber(ref string) (int, bool) {
 }
 
 func refsKey(repo string) string { return "refs/" + repo }
+
+// RepoErrorsKey is the state key holding a JSON object that maps each
+// repository whose last poll failed to the error, for `gitlaunch runs`.
+const RepoErrorsKey = "repo-errors"
+
+// RepoErrors reads the poll errors recorded in a store.
+func RepoErrors(ctx context.Context, st Store) (map[string]string, error) {
+	v, ok, err := st.GetState(ctx, RepoErrorsKey)
+	if err != nil || !ok || v == "" {
+		return map[string]string{}, err
+	}
+	m := map[string]string{}
+	if err := json.Unmarshal([]byte(v), &m); err != nil {
+		return nil, fmt.Errorf("stored repo errors: %w", err)
+	}
+	return m, nil
+}
+
+func (e *Engine) setRepoError(ctx context.Context, repo, msg string) error {
+	m, err := RepoErrors(ctx, e.store)
+	if err != nil {
+		m = map[string]string{}
+	}
+	if msg == "" {
+		delete(m, repo)
+	} else {
+		m[repo] = msg
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	return e.store.PutState(ctx, RepoErrorsKey, string(b))
+}
 
 func (e *Engine) loadRefs(ctx context.Context, repo string) (map[string]string, bool, error) {
 	v, ok, err := e.store.GetState(ctx, refsKey(repo))

@@ -394,6 +394,15 @@ func newRunsCmd() *cobra.Command {
 				}
 				runs = kept
 			}
+			if output == "table" {
+				if errs, err := sync.RepoErrors(cmd.Context(), a.store); err == nil {
+					for name, msg := range errs {
+						if repo == "" || repo == name {
+							fmt.Fprintf(cmd.ErrOrStderr(), "warning: repository %s cannot be polled: %s\n", name, msg)
+						}
+					}
+				}
+			}
 			if output == "json" {
 				for _, r := range runs {
 					r.Manifest = ""
