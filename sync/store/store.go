@@ -43,6 +43,12 @@ type Store struct {
 // needed, and migrates its schema to this build's version. It refuses a
 // database written by a newer gitlaunch.
 func Open(ctx context.Context, path string) (*Store, error) {
+	return open(ctx, path, 1)
+}
+
+// open is Open with a choice of writer connections; benchmarks compare
+// one (writes queue in Go) with several (writes contend in SQLite).
+func open(ctx context.Context, path string, writers int) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("open store: empty path")
 	}
@@ -55,8 +61,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	w.SetMaxOpenConns(1)
-	w.SetMaxIdleConns(1)
+	w.SetMaxOpenConns(writers)
+	w.SetMaxIdleConns(writers)
 	w.SetConnMaxIdleTime(0)
 	w.SetConnMaxLifetime(0)
 	// Migrate before the read pool exists: the first connection creates the
