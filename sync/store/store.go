@@ -37,6 +37,7 @@ type Store struct {
 	w    *sql.DB // one connection: all writes
 	r    *sql.DB // query-only connections: all reads
 	now  func() time.Time
+	logs logStmts
 }
 
 // Open opens the database at path, creating the file and its folder if
@@ -84,7 +85,12 @@ func open(ctx context.Context, path string, writers int) (*Store, error) {
 		r.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	return &Store{path: path, w: w, r: r, now: time.Now}, nil
+	s := &Store{path: path, w: w, r: r, now: time.Now}
+	if err := s.logs.prepare(ctx, w, r); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	return s, nil
 }
 
 // dsn builds the driver's connection string. Writers begin transactions
@@ -112,7 +118,7 @@ func (s *Store) Path() string { return s.path }
 func (s *Store) Close() error {
 	// Let SQLite refresh its planner statistics; cheap and best-effort.
 	_, _ = s.w.Exec("PRAGMA optimize")
-	return errors.Join(s.r.Close(), s.w.Close())
+	return errors.Join(s.logs.close(), s.r.Close(), s.w.Close())
 }
 
 // writeTx runs fn in one write transaction, committing when fn returns nil.
