@@ -22,15 +22,15 @@ func (s *Store) AppendLog(ctx context.Context, runID string, p []byte) error {
 		return nil
 	}
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
-		seq, end, err := logEnd(ctx, tx, runID)
+		seq, end, err := logEnd(ctx, tx.StmtContext(ctx, s.logs.end), tx, runID)
 		if err != nil {
 			return err
 		}
+		insert := tx.StmtContext(ctx, s.logs.insert)
 		for len(p) > 0 {
 			n := min(len(p), MaxChunk)
 			seq++
-			if _, err := tx.ExecContext(ctx, `
-INSERT INTO log_chunks (run_id, seq, off, data) VALUES (?, ?, ?, ?)`, runID, seq, end, p[:n]); err != nil {
+			if _, err := insert.ExecContext(ctx, runID, seq, end, p[:n]); err != nil {
 				return err
 			}
 			end += int64(n)
@@ -44,23 +44,22 @@ INSERT INTO log_chunks (run_id, seq, off, data) VALUES (?, ?, ?, ?)`, runID, seq
 	return nil
 }
 
-// querier is what *sql.DB and *sql.Tx share.
-type querier interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
-// logEnd returns the run's last chunk number (-1 for none) and log size.
-// length() of a BLOB reads only the record header, not the chunk itself.
-func logEnd(ctx context.Context, q querier, runID string) (seq, end int64, err error) {
-	err = q.QueryRowContext(ctx, `
-SELECT seq, off + length(data) FROM log_chunks WHERE run_id = ? ORDER BY off DESC LIMIT 1`, runID).Scan(&seq, &end)
+// logEnd returns the run's last chunk number (-1 for none) and log size,
+// through end (a prepared statement on the writer or the read pool).
+func logEnd(ctx context.Context, end *sql.Stmt, q querier, runID string) (seq, size int64, err error) {
+	err = end.QueryRowContext(ctx, runID).Scan(&seq, &size)
 	if errors.Is(err, sql.ErrNoRows) {
 		if err := runExists(ctx, q, runID); err != nil {
 			return 0, 0, err
 		}
 		return -1, 0, nil
 	}
-	return seq, end, err
+	return seq, size, err
+}
+
+// querier is what *sql.DB and *sql.Tx share.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 func runExists(ctx context.Context, q querier, runID string) error {
@@ -74,7 +73,7 @@ func runExists(ctx context.Context, q querier, runID string) error {
 
 // LogSize is the length of the run's log in bytes so far.
 func (s *Store) LogSize(ctx context.Context, runID string) (int64, error) {
-	_, end, err := logEnd(ctx, s.r, runID)
+	_, end, err := logEnd(ctx, s.logs.size, s.r, runID)
 	if err != nil {
 		return 0, fmt.Errorf("log size of %s: %w", runID, err)
 	}
@@ -97,14 +96,14 @@ func (s *Store) OpenLog(ctx context.Context, runID string, off int64) (io.ReadCl
 	if off > size {
 		return nil, fmt.Errorf("open log of %s: offset %d is past the end of the log (%d bytes)", runID, off, size)
 	}
-	return &logReader{ctx: ctx, db: s.r, runID: runID, pos: off}, nil
+	return &logReader{ctx: ctx, read: s.logs.read, runID: runID, pos: off}, nil
 }
 
 // logReader streams a log chunk by chunk. It holds no connection between
 // reads, so it never pins a snapshot or blocks a WAL checkpoint.
 type logReader struct {
 	ctx    context.Context
-	db     *sql.DB
+	read   *sql.Stmt // sqlLogRead on the read pool
 	runID  string
 	pos    int64  // log offset of the next byte to return
 	chunk  []byte // reused buffer holding the current chunk
@@ -160,8 +159,7 @@ func (r *logReader) WriteTo(w io.Writer) (int64, error) {
 // fill loads the chunk holding offset pos, or returns io.EOF when pos is
 // the log's end.
 func (r *logReader) fill() error {
-	rows, err := r.db.QueryContext(r.ctx, `
-SELECT off, data FROM log_chunks WHERE run_id = ? AND off <= ? ORDER BY off DESC LIMIT 1`, r.runID, r.pos)
+	rows, err := r.read.QueryContext(r.ctx, r.runID, r.pos)
 	if err != nil {
 		return fmt.Errorf("read log of %s: %w", r.runID, err)
 	}

@@ -29,12 +29,12 @@ CREATE TABLE runs (
 	data       TEXT NOT NULL     -- the whole sync.Run as JSON
 ) STRICT;
 CREATE INDEX runs_created  ON runs (created_at, id);
-CREATE INDEX runs_job      ON runs (repo, job_path, created_at);
-CREATE INDEX runs_ref      ON runs (ref, created_at);
-CREATE INDEX runs_pr       ON runs (pr, created_at);
+CREATE INDEX runs_job      ON runs (repo, job_path, created_at, id);
+CREATE INDEX runs_ref      ON runs (ref, created_at, id);
+CREATE INDEX runs_pr       ON runs (pr, created_at, id);
 CREATE INDEX runs_sha      ON runs (sha);
-CREATE INDEX runs_state    ON runs (state, created_at);
-CREATE INDEX runs_active   ON runs (created_at) WHERE terminal = 0;
+CREATE INDEX runs_state    ON runs (state, created_at, id);
+CREATE INDEX runs_active   ON runs (created_at, id) WHERE terminal = 0;
 
 CREATE TABLE transitions (
 	id         INTEGER PRIMARY KEY,

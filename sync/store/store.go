@@ -37,12 +37,19 @@ type Store struct {
 	w    *sql.DB // one connection: all writes
 	r    *sql.DB // query-only connections: all reads
 	now  func() time.Time
+	logs logStmts
 }
 
 // Open opens the database at path, creating the file and its folder if
 // needed, and migrates its schema to this build's version. It refuses a
 // database written by a newer gitlaunch.
 func Open(ctx context.Context, path string) (*Store, error) {
+	return open(ctx, path, 1)
+}
+
+// open is Open with a choice of writer connections; benchmarks compare
+// one (writes queue in Go) with several (writes contend in SQLite).
+func open(ctx context.Context, path string, writers int) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("open store: empty path")
 	}
@@ -55,8 +62,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	w.SetMaxOpenConns(1)
-	w.SetMaxIdleConns(1)
+	w.SetMaxOpenConns(writers)
+	w.SetMaxIdleConns(writers)
 	w.SetConnMaxIdleTime(0)
 	w.SetConnMaxLifetime(0)
 	// Migrate before the read pool exists: the first connection creates the
@@ -78,7 +85,12 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		r.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	return &Store{path: path, w: w, r: r, now: time.Now}, nil
+	s := &Store{path: path, w: w, r: r, now: time.Now}
+	if err := s.logs.prepare(ctx, w, r); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	return s, nil
 }
 
 // dsn builds the driver's connection string. Writers begin transactions
@@ -106,7 +118,7 @@ func (s *Store) Path() string { return s.path }
 func (s *Store) Close() error {
 	// Let SQLite refresh its planner statistics; cheap and best-effort.
 	_, _ = s.w.Exec("PRAGMA optimize")
-	return errors.Join(s.r.Close(), s.w.Close())
+	return errors.Join(s.logs.close(), s.r.Close(), s.w.Close())
 }
 
 // writeTx runs fn in one write transaction, committing when fn returns nil.
