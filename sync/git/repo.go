@@ -54,12 +54,24 @@ type Repo struct {
 // Open prepares the repository: it parses the URL and credentials and
 // opens (or creates) the bare cache. It does not contact the remote.
 func Open(ctx context.Context, opts Options) (*Repo, error) {
+	if opts.CacheDir == "" {
+		return nil, errors.New("git: no cache directory")
+	}
+	r, err := newRemote(opts)
+	if err != nil {
+		return nil, err
+	}
+	if r.st, err = openCache(opts.CacheDir, r.redacted); err != nil {
+		return nil, fmt.Errorf("git %s: %w", r.redacted, err)
+	}
+	return r, nil
+}
+
+// newRemote parses the URL and credentials; the caller sets r.st.
+func newRemote(opts Options) (*Repo, error) {
 	opts.withDefaults()
 	if opts.URL == "" {
 		return nil, errors.New("git: no repository URL")
-	}
-	if opts.CacheDir == "" {
-		return nil, errors.New("git: no cache directory")
 	}
 	r := &Repo{
 		opts:     opts,
@@ -73,9 +85,6 @@ func Open(ctx context.Context, opts Options) (*Repo, error) {
 	}
 	r.ep = ep
 	if r.tr, r.auth, err = transportFor(ep, opts.Auth, opts.Timeout); err != nil {
-		return nil, fmt.Errorf("git %s: %w", r.redacted, err)
-	}
-	if r.st, err = openCache(opts.CacheDir, r.redacted); err != nil {
 		return nil, fmt.Errorf("git %s: %w", r.redacted, err)
 	}
 	return r, nil
