@@ -35,7 +35,7 @@ the run's reason.`,
 			}
 			ctx, stop := signalContext()
 			defer stop()
-			if err := cloneCommit(ctx, repo, sha, ref, dest, auth); err != nil {
+			if err := gitsrc.Clone(ctx, repo, sha, ref, dest, auth); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "gitlaunch: checked out %s at %s\n", sha, dest)
