@@ -43,7 +43,7 @@ func TestHostileFiles(t *testing.T) {
 
 	tests := []struct {
 		name, data, want string
-		line           int
+		line             int
 	}{
 		{"too large", header + "# " + strings.Repeat("x", MaxManifestSize) + "\n", "too large", 0},
 		{"NUL byte", header + "name: a\x00b\n", "NUL byte", 5},

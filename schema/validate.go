@@ -14,8 +14,8 @@ import (
 // library's own Go loader would marshal and re-parse it as JSON first.
 type valueLoader struct{ v any }
 
-func (l valueLoader) JsonSource() any             { return l.v }
-func (l valueLoader) LoadJSON() (any, error)      { return l.v, nil }
+func (l valueLoader) JsonSource() any        { return l.v }
+func (l valueLoader) LoadJSON() (any, error) { return l.v, nil }
 func (l valueLoader) JsonReference() (gojsonreference.JsonReference, error) {
 	return gojsonreference.NewJsonReference("#")
 }
