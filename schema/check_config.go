@@ -37,7 +37,7 @@ const extendedResourceAllowed = "an extended resource name with a domain, e.g. n
 // (as a device plugin advertises it), or "".
 func checkExtendedResource(name string) string {
 	if errs := content.IsPrefixedLabelKey(name); len(errs) > 0 {
-		return fmt.Sprintf("%s is not an extended resource name: %s", quoteShort(name), errs[0])
+		return fmt.Sprintf("%s is not an extended resource name: %s", quoteShort(name), k8sMessage(errs))
 	}
 	domain, _, _ := strings.Cut(name, "/")
 	if domain == "kubernetes.io" || strings.HasSuffix(domain, ".kubernetes.io") {
@@ -60,7 +60,7 @@ func (c *configChecker) gpus() {
 		base := []string{"gpuModels", name}
 		if m.Resource == "" && len(m.NodeSelector) == 0 {
 			c.d.report(base, true, fmt.Sprintf("GPU model %q sets neither resource nor nodeSelector", name),
-				"resource (e.g. nvidia.com/a100), nodeSelector (e.g. nvidia.com/gpu.product: NVIDIA-A100-SXM4-80GB), or both")
+				"resource, e.g. nvidia.com/a100; nodeSelector, e.g. nvidia.com/gpu.product: NVIDIA-A100-SXM4-80GB; or both")
 		}
 		if m.Resource != "" {
 			if msg := checkExtendedResource(m.Resource); msg != "" {
@@ -70,10 +70,10 @@ func (c *configChecker) gpus() {
 		for _, k := range sortedKeys(m.NodeSelector) {
 			p := []string{"gpuModels", name, "nodeSelector", k}
 			if errs := content.IsLabelKey(k); len(errs) > 0 {
-				c.d.report(p, true, fmt.Sprintf("%q is not a valid label key: %s", k, errs[0]),
+				c.d.report(p, true, fmt.Sprintf("%q is not a valid label key: %s", k, k8sMessage(errs)),
 					"a label key such as nvidia.com/gpu.product")
 			} else if errs := content.IsLabelValue(m.NodeSelector[k]); len(errs) > 0 {
-				c.d.report(p, false, fmt.Sprintf("%s is not a valid label value: %s", quoteShort(m.NodeSelector[k]), errs[0]),
+				c.d.report(p, false, fmt.Sprintf("%s is not a valid label value: %s", quoteShort(m.NodeSelector[k]), k8sMessage(errs)),
 					"a label value: at most 63 letters, digits, '-', '_' and '.'")
 			}
 		}
@@ -86,7 +86,7 @@ func (c *configChecker) datasets() {
 		base := []string{"datasets", name}
 		if ds.Volume == nil && ds.LocalPath == "" && !c.d.present("datasets", name, "volume") {
 			c.d.report(base, true, fmt.Sprintf("dataset %q sets neither volume nor localPath", name),
-				"volume (kube executor), localPath (local executor), or both")
+				"volume for the kube executor, localPath for the local executor, or both")
 		}
 		if ds.LocalPath != "" && !filepath.IsAbs(ds.LocalPath) {
 			c.d.report(append(base, "localPath"), false, fmt.Sprintf("%s is not an absolute path", quoteShort(ds.LocalPath)),
@@ -100,7 +100,7 @@ func (c *configChecker) results() {
 	if r.ClaimName != "" {
 		if errs := content.IsDNS1123Subdomain(r.ClaimName); len(errs) > 0 {
 			c.d.report([]string{"results", "claimName"}, false,
-				fmt.Sprintf("%s is not a valid claim name: %s", quoteShort(r.ClaimName), errs[0]),
+				fmt.Sprintf("%s is not a valid claim name: %s", quoteShort(r.ClaimName), k8sMessage(errs)),
 				"the name of a PersistentVolumeClaim, e.g. gitlaunch-results")
 		}
 		if c.d.present("results", "volume") {
@@ -162,7 +162,7 @@ func (c *configChecker) repos() {
 		}
 		if first, dup := seen[name]; dup && name != "" {
 			c.d.report(namePath, false, fmt.Sprintf("repository name %q is already used by repos[%d]", name, first),
-				"a unique name per repository (it becomes /mnt/<name> in runs)")
+				"a unique name per repository; it becomes /mnt/<name> in runs")
 			continue
 		}
 		seen[name] = i
@@ -221,4 +221,11 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// k8sMessage shortens a Kubernetes validation message to its rule: the
+// examples and regular expression that follow repeat what Allowed says.
+func k8sMessage(errs []string) string {
+	msg, _, _ := strings.Cut(errs[0], " (e.g.")
+	return msg
 }

@@ -129,6 +129,11 @@ func (c *jobChecker) resources() {
 
 // checkQuantity says what is wrong with a Kubernetes quantity, or "".
 func checkQuantity(s string) string {
+	if len(s) > 40 {
+		// Real quantities are short; long digit strings cost big-number
+		// work for nothing.
+		return fmt.Sprintf("%s is too long for a quantity", quoteShort(s))
+	}
 	q, err := resource.ParseQuantity(s)
 	if err != nil {
 		return fmt.Sprintf("%s is not a Kubernetes quantity", quoteShort(s))
@@ -136,8 +141,17 @@ func checkQuantity(s string) string {
 	if q.Sign() <= 0 {
 		return fmt.Sprintf("%s is not more than zero", quoteShort(s))
 	}
+	// Compared as a float: Quantity.Cmp would compute 10^exponent exactly,
+	// and "1e999999999" parses.
+	if q.AsApproximateFloat64() > maxQuantity {
+		return fmt.Sprintf("%s is larger than any node", quoteShort(s))
+	}
 	return ""
 }
+
+// maxQuantity (1Pi) bounds cpu, memory and shm far above any real node and
+// well inside what Kubernetes can count (int64 milli-units).
+const maxQuantity = 1 << 50
 
 // knownNames words the Allowed part of an unknown-name problem.
 func knownNames[V any](what string, m map[string]V) string {

@@ -128,22 +128,25 @@ func (c *configChecker) jsonError(base []string, err error) {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) && te.Field != "" {
 		p := append(append([]string(nil), base...), strings.Split(te.Field, ".")...)
-		c.d.report(p, false, "must be "+jsonTypeWords(te.Type.Kind().String())+", not a JSON "+te.Value, "")
+		c.d.report(p, false, "must be "+kindWords(te.Type.Kind())+", not "+jsonValueWords(te.Value), "")
 		return
 	}
 	c.d.report(base, false, strings.TrimPrefix(err.Error(), "json: "), "")
 }
 
-func jsonTypeWords(kind string) string {
-	switch kind {
+// jsonValueWords names a JSON value kind as UnmarshalTypeError gives it.
+func jsonValueWords(v string) string {
+	switch v {
 	case "string":
 		return "text"
 	case "bool":
 		return "true or false"
-	case "struct", "map":
+	case "number":
+		return "a number"
+	case "object":
 		return "a mapping"
-	case "slice":
+	case "array":
 		return "a list"
 	}
-	return "a number"
+	return v
 }

@@ -16,12 +16,16 @@ type Problem struct {
 	Allowed string `json:"allowed,omitempty"` // what would be accepted
 }
 
-// String formats the problem as file:line:col: field: message (allowed).
+// String formats the problem as file:line:col: field: message (allowed),
+// leaving out the column, or line and column, when unknown.
 func (p Problem) String() string {
 	var b strings.Builder
 	b.WriteString(p.File)
 	if p.Line > 0 {
-		fmt.Fprintf(&b, ":%d:%d", p.Line, p.Column)
+		fmt.Fprintf(&b, ":%d", p.Line)
+		if p.Column > 0 {
+			fmt.Fprintf(&b, ":%d", p.Column)
+		}
 	}
 	b.WriteString(": ")
 	if p.Field != "" {

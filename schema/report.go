@@ -3,9 +3,9 @@ package schema
 import (
 	"cmp"
 	"fmt"
-	"time"
 	"slices"
 	"strings"
+	"time"
 )
 
 // problemSet gathers the problems of one manifest. It keeps one problem

@@ -14,8 +14,8 @@ import (
 // library's own Go loader would marshal and re-parse it as JSON first.
 type valueLoader struct{ v any }
 
-func (l valueLoader) JsonSource() any             { return l.v }
-func (l valueLoader) LoadJSON() (any, error)      { return l.v, nil }
+func (l valueLoader) JsonSource() any        { return l.v }
+func (l valueLoader) LoadJSON() (any, error) { return l.v, nil }
 func (l valueLoader) JsonReference() (gojsonreference.JsonReference, error) {
 	return gojsonreference.NewJsonReference("#")
 }
@@ -153,7 +153,7 @@ func (w schemaWords) word(e gojsonschema.ResultError) {
 		}
 	case "array_min_items":
 		p.Message = "must not be an empty list"
-		p.Allowed = fmt.Sprintf("at least %v entries", det["min"])
+		p.Allowed = fmt.Sprintf("at least %v", plural(det["min"], "entry", "entries"))
 	case "array_min_properties":
 		p.Message = "must not be an empty mapping"
 		if known := sch.propertyNames(); len(known) > 0 {
@@ -263,7 +263,7 @@ func typeWords(t any) string {
 		}
 	}
 	words := map[string]string{
-		"string": "text", "integer": "a whole number", "number": "a number", "boolean": "true or false",
+		"string": "text", "integer": "a whole number", "number": "a number", "boolean": "true/false",
 		"object": "a mapping", "array": "a list", "null": "empty",
 	}
 	out := make([]string, 0, len(names))
@@ -272,10 +272,21 @@ func typeWords(t any) string {
 			out = append(out, w)
 		}
 	}
-	if len(out) == 0 {
+	switch len(out) {
+	case 0:
 		return "another type"
+	case 1:
+		return strings.Replace(out[0], "true/false", "true or false", 1)
 	}
-	return strings.Join(out, " or ")
+	return strings.Join(out[:len(out)-1], ", ") + " or " + out[len(out)-1]
+}
+
+// plural writes a count with its noun.
+func plural(n any, one, many string) string {
+	if fmt.Sprint(n) == "1" {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%v %s", n, many)
 }
 
 func enumWords(e any) string {

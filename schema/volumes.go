@@ -7,11 +7,13 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 var (
 	volumeSourceType = reflect.TypeFor[corev1.VolumeSource]()
 	jsonUnmarshaler  = reflect.TypeFor[json.Unmarshaler]()
+	quantityType     = reflect.TypeFor[resource.Quantity]()
 )
 
 // volumes checks every Kubernetes volume source in the config (datasets'
@@ -76,21 +78,44 @@ func (c *configChecker) volume(p []string) bool {
 }
 
 // walkType reports every field of v that t (a Kubernetes API type, known
-// by its json tags) does not have, at its key and with a suggestion.
-// Decoding with DisallowUnknownFields would stop at the first, unplaced.
+// by its json tags) does not have, at its key and with a suggestion, and
+// every value of the wrong type. Decoding (with DisallowUnknownFields)
+// would stop at the first, and could not say where it is.
 func (c *configChecker) walkType(p []string, v any, t reflect.Type) {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
+	if v == nil {
+		return // null leaves the field unset
+	}
+	if t == quantityType {
+		if msg := checkQuantity(fmt.Sprint(v)); msg != "" {
+			c.d.report(p, false, msg, "a quantity such as 10Gi or 500Mi")
+		}
+		return
+	}
 	if reflect.PointerTo(t).Implements(jsonUnmarshaler) {
-		return // custom formats such as resource.Quantity decode themselves
+		// Custom formats such as resource.Quantity: decode this value
+		// alone so that its error has a place.
+		b, err := json.Marshal(v)
+		if err == nil {
+			err = reflect.New(t).Interface().(json.Unmarshaler).UnmarshalJSON(b)
+		}
+		if err != nil {
+			c.d.report(p, false, fmt.Sprintf("%s: %v", scalarWords(v), err), "")
+		}
+		return
+	}
+	if want, got := kindWords(t.Kind()), valueWords(v); want != "" && want != got {
+		if got == "text" {
+			got += " " + scalarWords(v)
+		}
+		c.d.report(p, false, fmt.Sprintf("must be %s, not %s", want, got), "")
+		return
 	}
 	switch t.Kind() {
 	case reflect.Struct:
-		m, ok := v.(map[string]any)
-		if !ok {
-			return // a type mismatch, reported when decoding
-		}
+		m := v.(map[string]any)
 		fields := jsonFields(t)
 		for _, k := range sortedKeys(m) {
 			f, ok := fields[k]
@@ -118,6 +143,53 @@ func (c *configChecker) walkType(p []string, v any, t reflect.Type) {
 			}
 		}
 	}
+}
+
+// kindWords names the kind of converted value a Go kind decodes from.
+func kindWords(k reflect.Kind) string {
+	switch k {
+	case reflect.String:
+		return "text"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Struct, reflect.Map:
+		return "a mapping"
+	case reflect.Slice:
+		return "a list"
+	}
+	return ""
+}
+
+// valueWords names the kind of a converted value, in kindWords' terms.
+func valueWords(v any) string {
+	switch v.(type) {
+	case string:
+		return "text"
+	case bool:
+		return "true or false"
+	case json.Number:
+		return "a number"
+	case map[string]any:
+		return "a mapping"
+	case []any:
+		return "a list"
+	}
+	return "empty"
+}
+
+// scalarWords quotes a converted scalar for a message.
+func scalarWords(v any) string {
+	switch t := v.(type) {
+	case string:
+		return quoteShort(t)
+	case json.Number, bool:
+		return fmt.Sprint(t)
+	}
+	return valueWords(v)
 }
 
 // jsonFields maps a struct's JSON field names to their types, including

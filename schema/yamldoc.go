@@ -106,15 +106,19 @@ func isEmptyDocument(n *yaml.Node) bool {
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
-// yamlErrorLine splits a yaml.v3 error into its line (0 when it has none)
-// and its message.
+// yamlErrorLine splits a yaml.v3 error into its line and its message.
+// yaml.v3 leaves the line out when it is the first.
 func yamlErrorLine(err error) (int, string) {
 	msg := err.Error()
 	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		return line, m[2]
 	}
-	return 0, strings.TrimPrefix(msg, "yaml: ")
+	msg = strings.TrimPrefix(msg, "yaml: ")
+	if strings.HasPrefix(msg, "exceeded max depth") {
+		return 0, fmt.Sprintf("nesting is deeper than %d levels", maxDepth)
+	}
+	return 1, msg
 }
 
 // offsetPosition turns a byte offset into a 1-based line and column
