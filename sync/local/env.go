@@ -2,6 +2,7 @@ package local
 
 import (
 	"fmt"
+	"github.com/gitlaunch/gitlaunch/render"
 	"os"
 	"regexp"
 	"sort"
@@ -143,40 +144,13 @@ func podField(l sync.Launch, f string) (string, error) {
 	return "", fmt.Errorf("fieldRef %q is not available locally (only metadata name, namespace, labels, annotations)", f)
 }
 
-// expandRefs replaces $(NAME) with env[NAME] when NAME is defined and turns
-// $$ into $, like the kubelet; undefined references stay as written.
+// expandRefs applies the kubelet's $(NAME) / $$ rules (render.Expand), so
+// a Pod means the same here as on a cluster.
 func expandRefs(s string, env map[string]string) string {
-	if !strings.Contains(s, "$") {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] != '$' || i+1 >= len(s) {
-			b.WriteByte(s[i])
-			continue
-		}
-		switch s[i+1] {
-		case '$':
-			b.WriteByte('$')
-			i++
-		case '(':
-			end := strings.IndexByte(s[i+2:], ')')
-			if end < 0 {
-				b.WriteByte('$')
-				continue
-			}
-			name := s[i+2 : i+2+end]
-			if v, ok := env[name]; ok {
-				b.WriteString(v)
-			} else {
-				b.WriteString(s[i : i+3+end])
-			}
-			i += 2 + end
-		default:
-			b.WriteByte('$')
-		}
-	}
-	return b.String()
+	return render.Expand(s, func(name string) (string, bool) {
+		v, ok := env[name]
+		return v, ok
+	})
 }
 
 // envKey makes a mount path into an environment variable suffix:

@@ -53,7 +53,7 @@ func (r *resultReader) inside(name string) (string, bool) {
 func (r *resultReader) artifacts(globs []string) []sync.Artifact {
 	var pats []string
 	for _, g := range globs {
-		if err := checkGlob(g); err != nil {
+		if err := schema.ValidGlob(g); err != nil {
 			r.note("artifacts: %v", err)
 			continue
 		}
@@ -127,7 +127,7 @@ func (r *resultReader) artifacts(globs []string) []sync.Artifact {
 
 func matchAny(pats []string, name string) bool {
 	for _, p := range pats {
-		if matchGlob(p, name) {
+		if schema.MatchGlob(p, name) {
 			return true
 		}
 	}
