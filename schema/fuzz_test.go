@@ -11,6 +11,11 @@ import (
 // FuzzLoad feeds Load arbitrary bytes. Whatever comes in, Load must
 // return promptly, without panicking, with either a named Job or
 // Problems that each name the file and a position ≥ 0.
+//
+// The test binary links Kubernetes' API types, so the coverage map is
+// large and minimizing an input is slow; run with a bounded minimization:
+//
+//	go test ./schema -run '^$' -fuzz 'FuzzLoad$' -fuzztime 60s -fuzzminimizetime 50x
 func FuzzLoad(f *testing.F) {
 	for _, dir := range []string{"testdata/good", "testdata/bad", "testdata/config", "testdata/badconfig"} {
 		files, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
