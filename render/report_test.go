@@ -20,7 +20,7 @@ func commentCases() map[string]PRCommentData {
 			Jobs: []JobRow{
 				{Name: "mnist", JobPath: "mnist/job.yaml", RunID: "abcdefghijklmnopqrst", URL: url("abcdefghijklmnopqrst"),
 					State: "succeeded", Duration: 3*time.Minute + 12*time.Second, GPU: 1, GPUModel: "a100",
-					Metrics: []Metric{{Name: "accuracy", Value: 98.21, Base: 97.5, HasBase: true}, {Name: "loss", Value: 0.0412, Base: 0.0412, HasBase: true}, {Name: "new_metric", Value: 3}},
+					Metrics:   []Metric{{Name: "accuracy", Value: 98.21, Base: 97.5, HasBase: true}, {Name: "loss", Value: 0.0412, Base: 0.0412, HasBase: true}, {Name: "new_metric", Value: 3}},
 					Artifacts: []ArtifactRow{{Path: "mnist_cnn.pt", Size: 1_685_126}, {Path: "metrics.json", Size: 48}}},
 				{Name: "resnet", JobPath: "resnet/job.yaml", RunID: "bcdefghijklmnopqrstu", URL: url("bcdefghijklmnopqrstu"),
 					State: "failed", Reason: "exit code 1", Duration: 12 * time.Second, GPU: 2,
@@ -45,8 +45,8 @@ func commentCases() map[string]PRCommentData {
 			Marker: testMarker, Repo: "octo-org/models", PR: 10, SHA: sha, Base: "main",
 			Jobs: []JobRow{{Name: "x", JobPath: "a|b/`job`.yaml", RunID: "ghijklmnopqrstuvwxyz",
 				State: "failed", Reason: "boom | <script>alert(1)</script>\nsecond line",
-				Metrics:   []Metric{{Name: "a|<b>", Value: 1}},
-				LogTail:   "\x1b[31mred\x1b[0m\rprogress\n</details><img src=x>\n````\n", LogLines: 3,
+				Metrics: []Metric{{Name: "a|<b>", Value: 1}},
+				LogTail: "\x1b[31mred\x1b[0m\rprogress\n</details><img src=x>\n````\n", LogLines: 3,
 				Artifacts: []ArtifactRow{{Path: "we`ird|name.bin", Size: 5 << 30}}, MoreArtifacts: 3}},
 		},
 	}
