@@ -1,0 +1,4 @@
+// Package github reports runs to GitHub.
+package github
+
+import _ "github.com/google/go-github/v60/github"
