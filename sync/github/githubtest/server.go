@@ -278,8 +278,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func validationFailed(w http.ResponseWriter, resource, field, message string) {
 	writeJSON(w, http.StatusUnprocessableEntity, map[string]any{
-		"message": "Validation Failed",
-		"errors":  []map[string]string{{"resource": resource, "code": "custom", "field": field, "message": message}},
+		"message":           "Validation Failed",
+		"errors":            []map[string]string{{"resource": resource, "code": "custom", "field": field, "message": message}},
 		"documentation_url": "https://docs.github.com/rest",
 	})
 }
