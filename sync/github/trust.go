@@ -69,7 +69,9 @@ func NewTrust(opts TrustOptions) (*Trust, error) {
 	return &Trust{o: opts, perms: newLRU[string, permAnswer](10000), prs: newLRU[string, PRFacts](10000)}, nil
 }
 
-func prKey(fullName string, pr int) string { return fmt.Sprintf("%s#%d", strings.ToLower(fullName), pr) }
+func prKey(fullName string, pr int) string {
+	return fmt.Sprintf("%s#%d", strings.ToLower(fullName), pr)
+}
 
 // Remember stores what a webhook said about a pull request.
 func (t *Trust) Remember(fullName string, pr int, f PRFacts) { t.prs.Put(prKey(fullName, pr), f) }
