@@ -25,6 +25,10 @@ func (e *RetryAfterError) Error() string {
 
 func (e *RetryAfterError) Unwrap() error { return e.Err }
 
+// RetryAfter returns At. The engine can honour it without importing this
+// package: errors.As(err, &x) with x of type interface{ RetryAfter() time.Time }.
+func (e *RetryAfterError) RetryAfter() time.Time { return e.At }
+
 // RetryAt returns when err says to retry, and whether it says so.
 func RetryAt(err error) (time.Time, bool) {
 	var ra *RetryAfterError
