@@ -133,6 +133,7 @@ func New(opts Options) (*Engine, error) {
 	e := &Engine{
 		cfg:           cfg,
 		vcfg:          opts.ValidateWith,
+		prs:           opts.PRs,
 		store:         opts.Store,
 		exec:          opts.Executor,
 		reporters:     opts.Reporters,

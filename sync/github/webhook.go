@@ -1,0 +1,329 @@
+package github
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	gosync "sync"
+	"sync/atomic"
+	"time"
+
+	gh "github.com/google/go-github/v60/github"
+
+	"github.com/gitlaunch/gitlaunch/sync"
+)
+
+// Engine is what the webhook handler asks of the engine (*sync.Engine).
+type Engine interface {
+	// PollNow makes the engine poll a repository at its next step; false
+	// when it is not watched.
+	PollNow(name string) bool
+	// PollRepo polls one repository now, so that a commit a command names
+	// is fetched before it is planned.
+	PollRepo(ctx context.Context, name string) ([]*sync.Run, error)
+	RepoByGitHub(fullName string) (*sync.Repo, bool)
+	Submit(ctx context.Context, ev sync.Event) ([]*sync.Run, error)
+	CancelPR(ctx context.Context, repo string, pr int, jobs []string, reason string) ([]*sync.Run, error)
+	Approve(ctx context.Context, repo string, pr int, sha string) ([]*sync.Run, error)
+}
+
+// Defaults of WebhookOptions.
+const (
+	// MaxWebhookBody is GitHub's cap on a delivery's payload.
+	MaxWebhookBody = 25 << 20
+	DefaultQueue   = 1000
+	// DefaultDeliveries is how many delivery IDs are remembered to ignore
+	// redeliveries.
+	DefaultDeliveries = 10000
+)
+
+// WebhookOptions configure a WebhookHandler.
+type WebhookOptions struct {
+	// Secret is the webhook's shared secret (required): deliveries must
+	// carry X-Hub-Signature-256 computed with it.
+	Secret []byte
+	Engine Engine // required
+	// Trust remembers pull requests and answers permission questions;
+	// Client posts replies and reactions. Both are required for comment
+	// commands; without them commands are ignored.
+	Trust  *Trust
+	Client *gh.Client
+	// Secrets are hidden in replies, besides each repository's secrets.
+	Secrets []string
+	// QueueSize bounds accepted but unhandled deliveries (default 1000);
+	// when full the handler answers 503.
+	QueueSize int
+	// MaxBody bounds a delivery's body (default 25 MiB); larger ones get 413.
+	MaxBody int64
+	// Deliveries is how many delivery IDs are remembered (default 10000).
+	Deliveries int
+	// CommandTimeout bounds the handling of one delivery (default 2m).
+	CommandTimeout time.Duration
+	Logger         *slog.Logger
+}
+
+// WebhookHandler serves POST /webhook. ServeHTTP verifies, parses and
+// queues; Run, which its owner must call, does the work. It answers within
+// milliseconds, so GitHub's 10-second timeout is never near.
+type WebhookHandler struct {
+	o     WebhookOptions
+	queue chan delivery
+	seen  *lru[string, struct{}]
+	// seenMu makes "not seen yet → queue → remember" one step, so two
+	// copies of a delivery arriving at once queue once.
+	seenMu gosync.Mutex
+	stats  webhookCounters
+}
+
+// delivery is one verified, parsed event waiting for the worker.
+type delivery struct {
+	id      string
+	event   string
+	repo    *sync.Repo
+	push    *pushPayload
+	pr      *pullRequestPayload
+	comment *issueCommentPayload
+}
+
+// WebhookStats count what the handler saw since it started.
+type WebhookStats struct {
+	Received     int64 // requests
+	Queued       int64 // deliveries handed to the worker
+	Handled      int64 // deliveries the worker finished
+	Duplicates   int64 // redeliveries ignored
+	Ignored      int64 // valid, but nothing to do (event, action, repository)
+	Unauthorized int64 // missing or wrong signature
+	Rejected     int64 // queue full (503), too large (413), malformed (400)
+}
+
+type webhookCounters struct {
+	received, queued, handled, duplicates, ignored, unauthorized, rejected atomic.Int64
+}
+
+// NewWebhookHandler checks opts and returns a handler.
+func NewWebhookHandler(opts WebhookOptions) (*WebhookHandler, error) {
+	if len(opts.Secret) == 0 {
+		return nil, errors.New("github webhooks: a secret is required (GITLAUNCH_WEBHOOK_SECRET or github.webhookSecretFile)")
+	}
+	if opts.Engine == nil {
+		return nil, errors.New("github webhooks: an engine is required")
+	}
+	if opts.QueueSize <= 0 {
+		opts.QueueSize = DefaultQueue
+	}
+	if opts.MaxBody <= 0 {
+		opts.MaxBody = MaxWebhookBody
+	}
+	if opts.Deliveries <= 0 {
+		opts.Deliveries = DefaultDeliveries
+	}
+	if opts.CommandTimeout <= 0 {
+		opts.CommandTimeout = 2 * time.Minute
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &WebhookHandler{o: opts, queue: make(chan delivery, opts.QueueSize), seen: newLRU[string, struct{}](opts.Deliveries)}, nil
+}
+
+// Stats returns the handler's counters.
+func (h *WebhookHandler) Stats() WebhookStats {
+	c := &h.stats
+	return WebhookStats{Received: c.received.Load(), Queued: c.queued.Load(), Handled: c.handled.Load(),
+		Duplicates: c.duplicates.Load(), Ignored: c.ignored.Load(), Unauthorized: c.unauthorized.Load(), Rejected: c.rejected.Load()}
+}
+
+func (h *WebhookHandler) answer(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(code)
+	io.WriteString(w, msg+"\n")
+}
+
+// ServeHTTP implements http.Handler.
+func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.stats.received.Add(1)
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		h.answer(w, http.StatusMethodNotAllowed, "webhooks are POSTed")
+		return
+	}
+	if r.ContentLength > h.o.MaxBody {
+		h.stats.rejected.Add(1)
+		h.answer(w, http.StatusRequestEntityTooLarge, "payload too large")
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.o.MaxBody))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		h.stats.rejected.Add(1)
+		h.answer(w, http.StatusRequestEntityTooLarge, "payload too large")
+		return
+	case err != nil:
+		h.stats.rejected.Add(1)
+		h.answer(w, http.StatusBadRequest, "cannot read the body")
+		return
+	}
+	// Nothing of the body is looked at before its signature checks out.
+	if !validSignature(r.Header.Get(gh.SHA256SignatureHeader), body, h.o.Secret) {
+		h.stats.unauthorized.Add(1)
+		h.answer(w, http.StatusUnauthorized, "missing or wrong X-Hub-Signature-256")
+		return
+	}
+	payload, err := formPayload(r.Header.Get("Content-Type"), body)
+	if err != nil {
+		h.stats.rejected.Add(1)
+		h.answer(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	code, msg := h.accept(r.Header.Get(gh.EventTypeHeader), r.Header.Get(gh.DeliveryIDHeader), payload)
+	h.answer(w, code, msg)
+}
+
+// validSignature checks "sha256=<hex HMAC-SHA256 of body>" in constant time.
+func validSignature(header string, body, secret []byte) bool {
+	hexSig, ok := strings.CutPrefix(header, "sha256=")
+	if !ok {
+		return false
+	}
+	got, err := hex.DecodeString(hexSig)
+	if err != nil {
+		return false
+	}
+	m := hmac.New(sha256.New, secret)
+	m.Write(body)
+	return hmac.Equal(got, m.Sum(nil))
+}
+
+// formPayload returns the JSON of a delivery: the body, or its payload
+// field when the webhook was configured as application/x-www-form-urlencoded.
+func formPayload(contentType string, body []byte) ([]byte, error) {
+	mt, _, _ := mime.ParseMediaType(contentType)
+	if mt != "application/x-www-form-urlencoded" {
+		return body, nil
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, fmt.Errorf("form payload: %w", err)
+	}
+	return []byte(form.Get("payload")), nil
+}
+
+// accept parses a verified delivery and queues it; it returns the answer.
+func (h *WebhookHandler) accept(event, id string, payload []byte) (int, string) {
+	if id != "" {
+		if _, dup := h.seen.Get(id); dup {
+			h.stats.duplicates.Add(1)
+			return http.StatusOK, "duplicate delivery ignored"
+		}
+	}
+	d := delivery{id: id, event: event}
+	var fullName string
+	switch event {
+	case "ping":
+		h.remember(id)
+		return http.StatusOK, "pong"
+	case "push":
+		d.push = &pushPayload{}
+		if err := decodePayload(event, payload, d.push); err != nil {
+			return h.malformed(err)
+		}
+		fullName = d.push.Repository.FullName
+	case "pull_request":
+		d.pr = &pullRequestPayload{}
+		if err := decodePayload(event, payload, d.pr); err != nil {
+			return h.malformed(err)
+		}
+		switch d.pr.Action {
+		case "opened", "synchronize", "synchronized", "reopened", "closed", "edited":
+		default:
+			return h.ignore(id, "pull_request action "+d.pr.Action+" ignored")
+		}
+		if d.pr.number() <= 0 {
+			return h.malformed(errors.New("pull_request payload without a number"))
+		}
+		fullName = d.pr.Repository.FullName
+	case "issue_comment":
+		d.comment = &issueCommentPayload{}
+		if err := decodePayload(event, payload, d.comment); err != nil {
+			return h.malformed(err)
+		}
+		switch {
+		case d.comment.Action != "created":
+			return h.ignore(id, "only new comments hold commands")
+		case !d.comment.onPullRequest():
+			return h.ignore(id, "not a pull request comment")
+		case len(parseCommands(d.comment.Comment.Body)) == 0:
+			return h.ignore(id, "no /gitlaunch command")
+		case h.o.Trust == nil || h.o.Client == nil:
+			return h.ignore(id, "comment commands are not configured")
+		}
+		fullName = d.comment.Repository.FullName
+	default:
+		return h.ignore(id, "event "+event+" ignored")
+	}
+	repo, ok := h.o.Engine.RepoByGitHub(fullName)
+	if !ok {
+		return h.ignore(id, "repository "+fullName+" is not watched")
+	}
+	d.repo = repo
+
+	h.seenMu.Lock()
+	defer h.seenMu.Unlock()
+	if id != "" {
+		if _, dup := h.seen.Get(id); dup {
+			h.stats.duplicates.Add(1)
+			return http.StatusOK, "duplicate delivery ignored"
+		}
+	}
+	select {
+	case h.queue <- d:
+	default:
+		// Not remembered: a redelivery from GitHub's page may succeed.
+		h.stats.rejected.Add(1)
+		return http.StatusServiceUnavailable, "busy: queue full; polling will catch up"
+	}
+	h.seen.Put(id, struct{}{})
+	h.stats.queued.Add(1)
+	return http.StatusAccepted, "queued"
+}
+
+func (h *WebhookHandler) remember(id string) {
+	if id != "" {
+		h.seen.Put(id, struct{}{})
+	}
+}
+
+func (h *WebhookHandler) ignore(id, why string) (int, string) {
+	h.remember(id)
+	h.stats.ignored.Add(1)
+	return http.StatusAccepted, why
+}
+
+func (h *WebhookHandler) malformed(err error) (int, string) {
+	h.stats.rejected.Add(1)
+	return http.StatusBadRequest, err.Error()
+}
+
+// Run handles queued deliveries until ctx ends; deliveries still queued
+// then are dropped (polling, the safety net, finds their changes).
+func (h *WebhookHandler) Run(ctx context.Context) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case d := <-h.queue:
+			h.handle(ctx, d)
+			h.stats.handled.Add(1)
+		}
+	}
+}
