@@ -37,6 +37,12 @@ func (e *Engine) DeliverReports(ctx context.Context) error {
 		}
 		if err := rep.Report(ctx, r); err != nil {
 			next := now.Add(backoff(it.Attempts+1, 2*time.Second, 5*time.Minute))
+			// A reporter that knows when to come back (a rate limit's
+			// Retry-After) is believed.
+			var ra interface{ RetryAfter() time.Time }
+			if errors.As(err, &ra) && ra.RetryAfter().After(next) {
+				next = ra.RetryAfter()
+			}
 			e.log.Warn("report failed; will retry", "reporter", it.Reporter, "run", it.RunID, "attempt", it.Attempts+1, "next", next, "err", err)
 			errs = append(errs, e.store.MarkFailed(ctx, it.ID, err, next))
 			continue

@@ -17,6 +17,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	gh "github.com/google/go-github/v60/github"
+
 	"github.com/gitlaunch/gitlaunch/schema"
 	"github.com/gitlaunch/gitlaunch/sync"
 	"github.com/gitlaunch/gitlaunch/sync/console"
@@ -40,7 +42,8 @@ type app struct {
 	specs map[string]schema.Repo  // by URL, for credentials
 	lock  *os.File
 	// webhook handles POST /webhook when GitHub is configured.
-	webhook http.Handler
+	webhook  http.Handler
+	ghClient *gh.Client
 }
 
 // dataDirDefault is where runs, logs and git caches live without a config.
@@ -218,7 +221,7 @@ func (a *app) engineRepo(ctx context.Context, spec schema.Repo) (*sync.Repo, err
 	if err != nil {
 		return nil, err
 	}
-	r := &sync.Repo{Name: spec.Name, URL: spec.URL, DefaultBranch: spec.DefaultBranch, Source: src}
+	r := &sync.Repo{Name: spec.Name, URL: spec.URL, DefaultBranch: spec.DefaultBranch, Source: src, GitHub: spec.GitHub}
 	if r.Name == "" {
 		r.Name = repoNameOf(spec.URL)
 	}
@@ -268,13 +271,17 @@ func (a *app) executor() (sync.Executor, error) {
 }
 
 func (a *app) engine(exec sync.Executor, reporters []sync.Reporter, repos []*sync.Repo) (*sync.Engine, error) {
-	return sync.New(sync.Options{
-		Config: a.cfg, Store: a.store, Executor: exec, Reporters: reporters, Repos: repos, Logger: a.log,
-		Render: func(job *schema.Job, r *sync.Run) (*corev1.Pod, error) {
-			return renderPod(job, r, a.cfg, a.base)
-		},
-		ValidateWith: validationConfig(a.cfg, a.cfgPath),
-	})
+	return a.engineWith(sync.Options{Executor: exec, Reporters: reporters, Repos: repos})
+}
+
+// engineWith fills in what every engine of this app shares.
+func (a *app) engineWith(o sync.Options) (*sync.Engine, error) {
+	o.Config, o.Store, o.Logger = a.cfg, a.store, a.log
+	o.Render = func(job *schema.Job, r *sync.Run) (*corev1.Pod, error) {
+		return renderPod(job, r, a.cfg, a.base, a.specs[r.RepoURL].SecretName)
+	}
+	o.ValidateWith = validationConfig(a.cfg, a.cfgPath)
+	return sync.New(o)
 }
 
 func consoleReporter(w io.Writer) sync.Reporter { return console.New(w) }

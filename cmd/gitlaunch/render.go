@@ -17,9 +17,9 @@ import (
 
 func newRenderCmd() *cobra.Command {
 	var (
-		sha, ref, configPath, output, repoName, repoURL, trigger string
-		pr                                                       int
-		untrusted                                                bool
+		sha, ref, configPath, output, repoName, repoURL, trigger, secretName string
+		pr                                                                   int
+		untrusted                                                            bool
 	)
 	cmd := &cobra.Command{
 		Use:   "render PATH --sha SHA --ref REF",
@@ -77,7 +77,7 @@ base Pod template are applied.`,
 				run.PR = n
 			}
 			run.ID = sync.RunID(run.Repo, run.JobPath, run.SHA, run.Trigger, run.Ref)
-			pod, err := renderPod(job, run, cfg, base)
+			pod, err := renderPod(job, run, cfg, base, secretName)
 			if err != nil {
 				return err
 			}
@@ -104,6 +104,7 @@ base Pod template are applied.`,
 	f.StringVar(&trigger, "trigger", string(sync.TriggerManual), "trigger: push, pull_request, schedule, comment or manual")
 	f.IntVar(&pr, "pr", 0, "pull request number")
 	f.BoolVar(&untrusted, "untrusted", false, "render as an untrusted run (no secrets)")
+	f.StringVar(&secretName, "secret-name", "", "Kubernetes Secret holding the keys the job lists in secrets:")
 	return cmd
 }
 
@@ -154,11 +155,11 @@ func validationConfig(cfg *schema.Config, path string) *schema.Config {
 }
 
 // renderPod is the one place that maps an engine run to render's input.
-func renderPod(job *schema.Job, r *sync.Run, cfg *schema.Config, base *corev1.Pod) (*corev1.Pod, error) {
+func renderPod(job *schema.Job, r *sync.Run, cfg *schema.Config, base *corev1.Pod, secretName string) (*corev1.Pod, error) {
 	return render.Pod(job, render.RunContext{
 		RunID: r.ID, Repo: r.Repo, RepoURL: r.RepoURL, SHA: r.SHA, Ref: r.Ref,
 		Branch: r.Branch, PR: r.PR, Trigger: string(r.Trigger), Untrusted: r.Untrusted,
-		Attempt: max(r.Attempt, 1),
+		Attempt: max(r.Attempt, 1), SecretName: secretName,
 	}, cfg, base)
 }
 

@@ -103,9 +103,27 @@ wait, report) and exits with status 1 if any run did not succeed.`,
 			if c, ok := exec.(io.Closer); ok {
 				defer c.Close()
 			}
-			eng, err := a.engine(exec, []sync.Reporter{consoleReporter(cmd.OutOrStdout())}, repos)
+			var eng *sync.Engine
+			gh, err := setupGitHub(a, repos, func() *sync.Engine { return eng })
 			if err != nil {
 				return err
+			}
+			opts := sync.Options{Executor: exec, Repos: repos,
+				Reporters: []sync.Reporter{consoleReporter(cmd.OutOrStdout())}}
+			if gh != nil {
+				opts.Reporters = append(opts.Reporters, gh.reporter)
+				opts.PRs = gh.trust
+				if gh.secret != "" && a.cfg.Sync.PollInterval.Duration == 0 {
+					opts.PollInterval = webhookPollInterval
+				}
+			}
+			if eng, err = a.engineWith(opts); err != nil {
+				return err
+			}
+			if hook, err := gh.webhook(ctx, a, eng); err != nil {
+				return err
+			} else if hook != nil {
+				a.webhook = hook
 			}
 			eng.OnlyJobs(jobs)
 			fmt.Fprintf(cmd.ErrOrStderr(), "gitlaunch: data in %s (runs: gitlaunch runs --data-dir %s)\n", a.dataDir, a.dataDir)
