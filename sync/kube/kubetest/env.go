@@ -261,6 +261,10 @@ func (e *Env) startControlPlane(o *options) error {
 	// Fake nodes have a Hostname address nobody can resolve; pod logs are
 	// fetched from kwok at the InternalIP (127.0.0.1).
 	args.Set("kubelet-preferred-address-types", "InternalIP")
+	// On SIGTERM, drain ordinary requests, then give open watches 2s instead
+	// of --request-timeout (60s): kwok's and the scheduler's watches would
+	// otherwise hold a restart up for a minute.
+	args.Set("shutdown-send-retry-after", "true")
 	for name, values := range o.apiServerFlags {
 		args.Set(name, values...)
 	}
