@@ -15,8 +15,10 @@ import (
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -58,6 +60,9 @@ type Env struct {
 	kwokPort  int
 	scheduler *process
 	closers   []io.Closer
+
+	logsMu  sync.Mutex
+	podLogs map[types.NamespacedName]map[string]string // pod → container → file
 
 	stopOnce sync.Once
 	stopErr  error
@@ -190,7 +195,7 @@ func New(ctx context.Context, opts ...Option) (env *Env, retErr error) {
 		"startup", e.StartupTime.Round(time.Millisecond),
 		"etcd+apiserver", apiUp.Sub(start).Round(time.Millisecond),
 		"kwok+scheduler", helpersUp.Sub(apiUp).Round(time.Millisecond),
-		"nodes", helpersUp.Sub(start).Round(time.Millisecond),
+		"nodes", (e.StartupTime - helpersUp.Sub(start)).Round(time.Millisecond),
 		"server", e.Config.Host, "dir", e.Dir)
 	return e, nil
 }
@@ -275,6 +280,7 @@ func (e *Env) startControlPlane(o *options) error {
 			Etcd:        etcd,
 			KubectlPath: e.Assets.Kubectl,
 		},
+		CRDs:                     []*apiextensionsv1.CustomResourceDefinition{logsCRD()},
 		BinaryAssetsDirectory:    e.Assets.Dir,
 		DownloadBinaryAssets:     false,
 		ControlPlaneStartTimeout: o.startTimeout,
@@ -380,6 +386,26 @@ func (e *Env) SetPodLog(lines ...string) error {
 	}
 	if err := os.Rename(tmp, e.PodLogFile); err != nil {
 		return fmt.Errorf("replace pod log: %w", err)
+	}
+	return nil
+}
+
+// AppendPodLog appends lines to the log every container shows. A client
+// following the log (PodLogOptions.Follow) sees them arrive. Note that, unlike
+// a kubelet, kwok does not end a followed stream when the container finishes:
+// the client must stop reading (cancel its context) on its own, for example
+// once it sees the Pod finished.
+func (e *Env) AppendPodLog(lines ...string) error {
+	f, err := os.OpenFile(e.PodLogFile, os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("open pod log: %w", err)
+	}
+	if _, err := f.Write(criLogLines(lines...)); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("append to pod log: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("close pod log: %w", err)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package kubetest_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -390,6 +391,71 @@ func TestPodLogs(t *testing.T) {
 	out, err := exec.CommandContext(ctx, env.Kubectl, "--kubeconfig", env.Kubeconfig, "-n", ns, "logs", "logs", "-c", "main").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "epoch 2 loss 0.25") {
 		t.Errorf("kubectl logs: %v\n%s", err, out)
+	}
+
+	// Following: lines appended later arrive on the open stream.
+	fctx, fcancel := context.WithTimeout(ctx, 20*time.Second)
+	defer fcancel()
+	rc, err = env.Client.CoreV1().Pods(ns).GetLogs("logs", &corev1.PodLogOptions{Container: "main", Follow: true}).Stream(fctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	lines := make(chan string, 10)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(rc)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	next := func() string {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatal("log stream ended")
+			}
+			return l
+		case <-fctx.Done():
+			t.Fatalf("no log line: %v", fctx.Err())
+		}
+		return ""
+	}
+	for _, want := range []string{"epoch 1 loss 0.5", "epoch 2 loss 0.25"} {
+		if got := next(); got != want {
+			t.Errorf("followed line = %q, want %q", got, want)
+		}
+	}
+	if err := env.AppendPodLog("epoch 3 loss 0.125"); err != nil {
+		t.Fatal(err)
+	}
+	if got := next(); got != "epoch 3 loss 0.125" {
+		t.Errorf("appended line = %q", got)
+	}
+	fcancel()
+
+	// A container of its own: set its log before the Pod exists.
+	if err := env.SetContainerLog(ctx, ns, "own-logs", "main", "only for own-logs"); err != nil {
+		t.Fatal(err)
+	}
+	p = pod("own-logs", "", 0, map[string]string{kubetest.AnnotationDuration: "200ms"})
+	if _, err := env.Client.CoreV1().Pods(ns).Create(ctx, p, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.WaitForPod(ctx, ns, "own-logs", kubetest.PodPhase(corev1.PodSucceeded)); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ container, want string }{
+		{"main", "only for own-logs\n"},
+		{"clone", "epoch 1 loss 0.5\nepoch 2 loss 0.25\nepoch 3 loss 0.125\n"},
+	} {
+		data, err := env.Client.CoreV1().Pods(ns).GetLogs("own-logs", &corev1.PodLogOptions{Container: c.container}).DoRaw(ctx)
+		if err != nil {
+			t.Fatalf("logs of %s: %v", c.container, err)
+		}
+		if string(data) != c.want {
+			t.Errorf("logs of %s = %q, want %q", c.container, data, c.want)
+		}
 	}
 }
 

@@ -176,6 +176,7 @@ func startKwok(ctx context.Context, e *Env) error {
 		"--tls-cert-file", e.cert.certFile,
 		"--tls-private-key-file", e.cert.keyFile,
 		"--cidr=10.244.0.0/16",
+		"--enable-crds=Logs",
 	}
 	// kwok reads ~/.kwok/kwok.yaml besides --config; give it an empty home.
 	env := append(scrubEnv(os.Environ(), "HOME=", "KUBECONFIG="), "HOME="+home)
