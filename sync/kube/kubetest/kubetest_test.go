@@ -156,6 +156,15 @@ func TestNodesReadyWithGPUCapacity(t *testing.T) {
 	if got := seen[kubetest.NodeA100]["nvidia.com/a100"]; got != "8" {
 		t.Errorf("kubectl: %s nvidia.com/a100 = %q, want 8", kubetest.NodeA100, got)
 	}
+
+	// The API server says which release it is (hack/kube-tools.sh stamps it).
+	v, err := env.Client.Discovery().ServerVersion()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.GitVersion != kubetest.KubeVersion {
+		t.Errorf("server version = %q, want %s", v.GitVersion, kubetest.KubeVersion)
+	}
 }
 
 func TestGPUPodScheduledRunsAndSucceeds(t *testing.T) {

@@ -35,8 +35,6 @@ leaderElection:
 	}
 	args := []string{
 		"--config=" + cfgPath,
-		"--authentication-kubeconfig=" + kubeconfig,
-		"--authorization-kubeconfig=" + kubeconfig,
 		"--bind-address=127.0.0.1",
 		"--secure-port=" + strconv.Itoa(port),
 		"--cert-dir=" + certDir,
