@@ -96,7 +96,11 @@ kube_wrapper_dir() {
 		return
 	fi
 	local info gomod staging_version mods m
-	info="$(go mod download -json "k8s.io/kubernetes@${KUBE_VERSION}")"
+	if ! info="$(go mod download -json "k8s.io/kubernetes@${KUBE_VERSION}" 2>&1)"; then
+		log "cannot download k8s.io/kubernetes@${KUBE_VERSION}:"
+		printf '%s\n' "$info" >&2
+		exit 1
+	fi
 	gomod="$(sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p' <<<"$info")"
 	# The release's date, for a reproducible build date in /version.
 	kube_build_date="$(sed -n 's/^[[:space:]]*"Time": "\(.*\)",$/\1/p' \

@@ -358,7 +358,7 @@ func (e *Env) waitNodeReady(ctx context.Context, name string) error {
 			e.logger.Debug("kubetest: get node", "node", name, "err", err)
 		}
 		if done, perr := e.kwok.exited(); done {
-			return fmt.Errorf("kwok exited (%v) while node %s was not Ready", perr, name)
+			return fmt.Errorf("kwok exited while node %s was not Ready: %w", name, perr)
 		}
 		select {
 		case <-ctx.Done():

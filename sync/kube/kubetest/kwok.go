@@ -123,7 +123,7 @@ func waitHealthy(ctx context.Context, url string, cert *servingCert, p *process)
 	var last string
 	for {
 		if done, err := p.exited(); done {
-			return fmt.Errorf("%s exited (%v) before it was healthy; last log lines:\n%s", p.name, err, tail(p.logPath, 30))
+			return fmt.Errorf("%s exited before it was healthy: %w; last log lines:\n%s", p.name, err, tail(p.logPath, 30))
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {

@@ -20,7 +20,7 @@ type process struct {
 	cmd     *exec.Cmd
 	logPath string
 	done    chan struct{}
-	err     error // set before done closes
+	err     error // why it ended (never nil), set before done closes
 }
 
 // startProcess starts path with args, its stdout and stderr appended to
@@ -42,13 +42,16 @@ func startProcess(name, path string, args, env []string, logPath string) (*proce
 	p := &process{name: name, cmd: cmd, logPath: logPath, done: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
+		if p.err == nil {
+			p.err = errors.New("exit status 0")
+		}
 		_ = logFile.Close()
 		close(p.done)
 	}()
 	return p, nil
 }
 
-// exited reports whether the process has ended, and how.
+// exited reports whether the process has ended, and how (a non-nil error).
 func (p *process) exited() (bool, error) {
 	select {
 	case <-p.done:

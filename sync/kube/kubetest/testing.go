@@ -165,7 +165,7 @@ func (e *Env) WaitForPod(ctx context.Context, namespace, name string, cond func(
 		select {
 		case <-ctx.Done():
 			if last == nil {
-				return nil, fmt.Errorf("wait for pod %s/%s: %w (last error: %v)", namespace, name, ctx.Err(), lastErr)
+				return nil, fmt.Errorf("wait for pod %s/%s: %w (last error: %w)", namespace, name, ctx.Err(), lastErr)
 			}
 			return last, fmt.Errorf("wait for pod %s/%s (phase %s): %w", namespace, name, last.Status.Phase, ctx.Err())
 		case <-time.After(100 * time.Millisecond):
