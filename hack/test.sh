@@ -21,6 +21,13 @@ if ((${#need[@]})); then
 	fi
 fi
 
+step "real servers for tests (built once, cached in ${GITLAUNCH_CACHE:-$HOME/.cache/gitlaunch})"
+# kube-apiserver, kube-scheduler, etcd and kwok from the Go module proxy.
+eval "$(./hack/kube-tools.sh --export)"
+# Gitea, a real GitHub-compatible server.
+GITLAUNCH_GITEA="$(./hack/gitea.sh)"
+export GITLAUNCH_GITEA
+
 step "build"
 go build ./...
 go vet ./...
