@@ -15,6 +15,7 @@ type config struct {
 	RunUser   string
 	SecretKey string
 	Internal  string // INTERNAL_TOKEN, so Gitea does not rewrite app.ini on start
+	PageSize  int    // [api] DEFAULT_PAGING_NUM
 }
 
 // The settings keep a test server small, fast and closed: SQLite, in-memory
@@ -63,6 +64,10 @@ ENABLE_CAPTCHA = false
 REQUIRE_SIGNIN_VIEW = false
 DEFAULT_KEEP_EMAIL_PRIVATE = false
 ENABLE_NOTIFY_MAIL = false
+
+[api]
+DEFAULT_PAGING_NUM = {{.PageSize}}
+MAX_RESPONSE_ITEMS = {{if gt .PageSize 50}}{{.PageSize}}{{else}}50{{end}}
 
 [mailer]
 ENABLED = false

@@ -3,6 +3,7 @@ package giteatest
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -23,6 +24,9 @@ import (
 // A cold start is 1–4 s; the margin covers a machine busy with builds.
 const startTimeout = 90 * time.Second
 
+// errExited marks a Gitea process that ended while Start waited for it.
+var errExited = errors.New("gitea exited")
+
 // AdminName is the site administrator every server is created with.
 const AdminName = "gitlaunch"
 
@@ -42,6 +46,7 @@ type Server struct {
 	Dir string
 
 	bin     string
+	opts    Options
 	config  string
 	logPath string
 	client  *http.Client
@@ -55,6 +60,15 @@ type Server struct {
 	passwords map[string]string // users created by CreateUser
 }
 
+// Options change a server's settings; the zero value keeps Gitea's defaults.
+type Options struct {
+	// PageSize is [api] DEFAULT_PAGING_NUM: the items per page of a list
+	// request without ?limit=. Gitea ignores GitHub's per_page, so a small
+	// PageSize is how a test makes go-github follow Link headers over pages.
+	// 0 means Gitea's default, 30.
+	PageSize int
+}
+
 // Start runs a fresh Gitea on a free loopback port, waits until it answers,
 // creates the admin user and its token, and stops it when t ends.
 //
@@ -62,6 +76,15 @@ type Server struct {
 // builds one, or is skipped when GITLAUNCH_SKIP_GITEA=1.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	return StartWith(t, Options{})
+}
+
+// StartWith is Start with settings changed by opts.
+func StartWith(t testing.TB, opts Options) *Server {
+	t.Helper()
+	if opts.PageSize < 0 {
+		t.Fatalf("giteatest: negative PageSize %d", opts.PageSize)
+	}
 	bin, err := BinaryPath()
 	if errors.Is(err, errNoBinary) {
 		if os.Getenv(EnvSkip) == "1" {
@@ -81,15 +104,14 @@ func Start(t testing.TB) *Server {
 		bin:           bin,
 		client:        &http.Client{Timeout: 60 * time.Second},
 		passwords:     map[string]string{},
+		opts:          opts,
 	}
 	s.config = filepath.Join(s.Dir, "app.ini")
 	s.logPath = filepath.Join(s.Dir, "gitea.log")
 
 	began := time.Now()
-	if err := s.start(); err != nil {
-		s.Stop()
-		t.Fatalf("giteatest: %v%s", err, s.logTail())
-	}
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
 	// Registered after t.TempDir, so it runs before the directory is removed.
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -97,9 +119,20 @@ func Start(t testing.TB) *Server {
 		}
 		s.Stop()
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
-	defer cancel()
-	if err := s.waitHealthy(ctx); err != nil {
+	for attempt := 1; ; attempt++ {
+		err := s.start()
+		if err == nil {
+			err = s.waitHealthy(ctx)
+		}
+		if err == nil {
+			break
+		}
+		s.Stop()
+		if attempt < 3 && errors.Is(err, errExited) && strings.Contains(s.logTail(), "address already in use") {
+			t.Logf("giteatest: port %s was taken; retrying", s.URL)
+			s.stopOnce = sync.Once{}
+			continue
+		}
 		t.Fatalf("giteatest: %v%s", err, s.logTail())
 	}
 	if err := s.createAdmin(ctx); err != nil {
@@ -109,25 +142,22 @@ func Start(t testing.TB) *Server {
 	return s
 }
 
-// start writes app.ini and starts `gitea web` on an inherited listener.
+// start writes app.ini for a free loopback port and starts `gitea web`.
 //
-// The test process binds 127.0.0.1:0 itself and hands the socket to Gitea
-// as fd 3 with LISTEN_FDS=1 (systemd socket activation, which Gitea's
-// graceful manager accepts), so there is no window in which another process
-// could take the port, and early requests wait in the backlog.
+// The port is found by binding 127.0.0.1:0 and closing it again, so another
+// process may take it before Gitea binds; Start then retries. Handing Gitea
+// the bound socket instead (LISTEN_FDS, which it accepts) is not an option:
+// Gitea takes an inherited listener as a graceful restart and sends its
+// parent, the test, SIGTERM.
 func (s *Server) start() error {
 	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		return fmt.Errorf("listen on loopback: %w", err)
 	}
-	lnFile, err := ln.File()
-	_ = ln.Close() // lnFile holds its own descriptor of the socket
-	if err != nil {
-		return fmt.Errorf("listener descriptor: %w", err)
-	}
-	defer lnFile.Close() // the child keeps its copy
-
 	port := ln.Addr().(*net.TCPAddr).Port
+	if err := ln.Close(); err != nil {
+		return fmt.Errorf("free port %d: %w", port, err)
+	}
 	s.URL = fmt.Sprintf("http://127.0.0.1:%d/", port)
 	s.APIURL = s.URL + "api/v1/"
 
@@ -141,6 +171,7 @@ func (s *Server) start() error {
 		RunUser:   runUser.Username,
 		SecretKey: randomHex(16),
 		Internal:  randomHex(32),
+		PageSize:  cmp.Or(s.opts.PageSize, 30),
 	}.render()
 	if err != nil {
 		return err
@@ -156,8 +187,7 @@ func (s *Server) start() error {
 
 	cmd := exec.Command(s.bin, s.globalArgs("web", "--quiet")...)
 	cmd.Dir = s.Dir
-	cmd.Env = append(s.env(), "LISTEN_FDS=1")
-	cmd.ExtraFiles = []*os.File{lnFile}
+	cmd.Env = s.env()
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
 	cmd.SysProcAttr = sysProcAttr()
@@ -219,7 +249,7 @@ func (s *Server) waitHealthy(ctx context.Context) error {
 		last = err
 		select {
 		case <-s.done:
-			return fmt.Errorf("gitea exited before it was healthy: %v", s.waitErr)
+			return fmt.Errorf("%w before it was healthy: %v", errExited, s.waitErr)
 		case <-ctx.Done():
 			return fmt.Errorf("gitea not healthy at %s: %w (last: %v)", s.URL, ctx.Err(), last)
 		case <-tick.C:

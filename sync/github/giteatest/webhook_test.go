@@ -46,8 +46,9 @@ func receiver(t *testing.T, secret string) (*httptest.Server, <-chan delivery) {
 	return srv, ch
 }
 
-// await returns the first delivery of event for which match holds, skipping others.
-func await(t *testing.T, ch <-chan delivery, event string, match func(delivery) bool) delivery {
+// await returns the first delivery of event for which match holds; the
+// deliveries it passes over are appended to skipped, when not nil.
+func await(t *testing.T, ch <-chan delivery, event string, match func(delivery) bool, skipped ...*[]delivery) delivery {
 	t.Helper()
 	timeout := time.After(60 * time.Second)
 	for {
@@ -59,7 +60,9 @@ func await(t *testing.T, ch <-chan delivery, event string, match func(delivery) 
 			if d.event == event && match(d) {
 				return d
 			}
-			t.Logf("skipping %s delivery (action %v)", d.event, d.raw["action"])
+			for _, s := range skipped {
+				*s = append(*s, d)
+			}
 		case <-timeout:
 			t.Fatalf("no %s delivery within 60 s", event)
 		}
@@ -174,5 +177,23 @@ func TestWebhooks(t *testing.T) {
 	}
 	if got := ev.(*github.PullRequestEvent).GetPullRequest().GetHead().GetSHA(); got != second {
 		t.Errorf("synchronized head = %s, want %s", got, second)
+	}
+
+	// Deleting a branch: a delete event, and (unlike GitHub) no push event
+	// with deleted=true. A push to main afterwards bounds the wait.
+	git(t, work, "push", "--quiet", "origin", "main:doomed")
+	await(t, ch, "push", func(d delivery) bool { return d.raw["ref"] == "refs/heads/doomed" })
+	git(t, work, "push", "--quiet", "origin", ":doomed")
+	d = await(t, ch, "delete", func(d delivery) bool { return d.raw["ref"] == "doomed" })
+	if d.raw["ref_type"] != "branch" {
+		t.Errorf("delete event ref_type = %v", d.raw["ref_type"])
+	}
+	s.CommitFile(t, repo, "main", "README.md", "bump\n")
+	var between []delivery
+	await(t, ch, "push", func(d delivery) bool { return d.raw["ref"] == "refs/heads/main" }, &between)
+	for _, d := range between {
+		if d.event == "push" && d.raw["ref"] == "refs/heads/doomed" {
+			t.Errorf("Gitea now sends a push event for a deleted branch (after %v): update the package doc", d.raw["after"])
+		}
 	}
 }
