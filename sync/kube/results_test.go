@@ -82,9 +82,9 @@ func TestResultsProblems(t *testing.T) {
 		t.Fatal(err)
 	}
 	for file, want := range map[string]string{
-		"absent.json":   "was not written",
-		"link.json":     "links out of the workspace",
-		"many.json":     "found more after it",
+		"absent.json":    "was not written",
+		"link.json":      "links out of the workspace",
+		"many.json":      "found more after it",
 		"../escape.json": "leaves the job's folder",
 	} {
 		r.notes = nil
