@@ -39,4 +39,4 @@ step "tests"
 go test -count=1 ./...
 
 step "fuzz (short)"
-go test ./schema -run '^$' -fuzz '^FuzzLoad$' -fuzztime "${FUZZTIME:-20s}"
+go test ./schema -run '^$' -fuzz '^FuzzLoad$' -fuzztime "${FUZZTIME:-20s}" -fuzzminimizetime 50x

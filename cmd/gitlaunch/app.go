@@ -255,8 +255,10 @@ func (c checkout) Checkout(ctx context.Context, repoURL, sha, dest string) error
 	return r.Checkout(ctx, sha, dest)
 }
 
-func (a *app) executor() (sync.Executor, error) {
+func (a *app) executor(ctx context.Context) (sync.Executor, error) {
 	switch a.cfg.Executor {
+	case "kube":
+		return a.kubeExecutor(ctx)
 	case "", "local":
 		ds := map[string]string{}
 		for name, d := range a.cfg.Datasets {

@@ -96,7 +96,7 @@ wait, report) and exits with status 1 if any run did not succeed.`,
 				}
 				repos = append(repos, r)
 			}
-			exec, err := a.executor()
+			exec, err := a.executor(ctx)
 			if err != nil {
 				return err
 			}
@@ -138,7 +138,7 @@ wait, report) and exits with status 1 if any run did not succeed.`,
 				defer stopHTTP()
 			}
 			if !once {
-				return eng.Run(ctx)
+				return a.runElected(ctx, eng)
 			}
 			return syncOnce(ctx, cmd, a, eng, repos)
 		},
@@ -244,7 +244,7 @@ its log, and exits with status 1 unless every run succeeded.`,
 			dispatcher := a.tryLock() == nil
 			var exec sync.Executor = requestExecutor{a}
 			if dispatcher {
-				if exec, err = a.executor(); err != nil {
+				if exec, err = a.executor(ctx); err != nil {
 					return err
 				}
 				if c, ok := exec.(io.Closer); ok {
@@ -558,7 +558,7 @@ func newCancelCmd() *cobra.Command {
 			if err := a.tryLock(); err == nil {
 				// No daemon: this process becomes the dispatcher, re-adopts
 				// what is still running, and stops the run itself.
-				exec, err := a.executor()
+				exec, err := a.executor(ctx)
 				if err != nil {
 					return err
 				}
