@@ -95,8 +95,6 @@ type Engine struct {
 	order []string
 	// running holds run IDs launched by this process and not yet terminal.
 	running map[string]*Run
-	// jobs caches the parsed job of each active run (for retries, metrics).
-	jobs map[string]*schema.Job
 	// wake nudges the dispatcher and waiters.
 	wake chan struct{}
 	// cancelReasons keeps why a launched run is being cancelled until its
@@ -142,7 +140,6 @@ func New(opts Options) (*Engine, error) {
 		log:           opts.Logger,
 		repos:         map[string]*repoState{},
 		running:       map[string]*Run{},
-		jobs:          map[string]*schema.Job{},
 		cancelReasons: map[string]string{},
 		wake:          make(chan struct{}, 1),
 	}
