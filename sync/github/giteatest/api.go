@@ -131,9 +131,6 @@ func (s *Server) CreateUser(t testing.TB, name string) string {
 		"password":             password,
 		"must_change_password": false,
 	}, nil, http.StatusCreated)
-	s.mu.Lock()
-	s.passwords[name] = password
-	s.mu.Unlock()
 
 	// Tokens are made with the user's own password, as Gitea requires.
 	var tok struct {

@@ -55,9 +55,6 @@ type Server struct {
 	done     chan struct{} // closed when the process has exited
 	waitErr  error         // set before done is closed
 	stopOnce sync.Once
-
-	mu        sync.Mutex
-	passwords map[string]string // users created by CreateUser
 }
 
 // Options change a server's settings; the zero value keeps Gitea's defaults.
@@ -103,7 +100,6 @@ func StartWith(t testing.TB, opts Options) *Server {
 		Dir:           t.TempDir(),
 		bin:           bin,
 		client:        &http.Client{Timeout: 60 * time.Second},
-		passwords:     map[string]string{},
 		opts:          opts,
 	}
 	s.config = filepath.Join(s.Dir, "app.ini")
@@ -133,10 +129,10 @@ func StartWith(t testing.TB, opts Options) *Server {
 			s.stopOnce = sync.Once{}
 			continue
 		}
-		t.Fatalf("giteatest: %v%s", err, s.logTail())
+		t.Fatalf("giteatest: %v", err) // Cleanup logs gitea.log
 	}
 	if err := s.createAdmin(ctx); err != nil {
-		t.Fatalf("giteatest: %v%s", err, s.logTail())
+		t.Fatalf("giteatest: %v", err)
 	}
 	t.Logf("giteatest: gitea %s at %s ready in %s", Version, s.URL, time.Since(began).Round(time.Millisecond))
 	return s

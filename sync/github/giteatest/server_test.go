@@ -2,10 +2,13 @@ package giteatest
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -125,4 +128,58 @@ func TestStopEndsProcess(t *testing.T) {
 		t.Fatalf("server still answers after Stop: %s", resp.Status)
 	}
 	s.Stop() // idempotent
+}
+
+// fakeTB records how StartWith ends a test that has no usable binary.
+type fakeTB struct {
+	testing.TB // nil: calling anything not overridden panics
+	failed     bool
+	skipped    bool
+	msg        string
+}
+
+func (f *fakeTB) Helper() {}
+func (f *fakeTB) Fatalf(format string, args ...any) {
+	f.failed, f.msg = true, fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+func (f *fakeTB) Skipf(format string, args ...any) {
+	f.skipped, f.msg = true, fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+
+func TestStartWithoutBinary(t *testing.T) {
+	dir := t.TempDir()
+	plain := filepath.Join(dir, "plain")
+	if err := os.WriteFile(plain, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, binary, skip string
+		wantSkip           bool
+		wantMsg            string
+	}{
+		{name: "missing fails with the build command", binary: filepath.Join(dir, "none"), wantMsg: "bash hack/gitea.sh"},
+		{name: "missing is skipped on request", binary: filepath.Join(dir, "none"), skip: "1", wantSkip: true, wantMsg: EnvSkip},
+		{name: "broken binary fails even with skip", binary: plain, skip: "1", wantMsg: "not an executable"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv(EnvBinary, tc.binary)
+			t.Setenv(EnvSkip, tc.skip)
+			f := &fakeTB{}
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				Start(f)
+			}()
+			<-done
+			if f.skipped != tc.wantSkip || f.failed == tc.wantSkip {
+				t.Fatalf("skipped=%v failed=%v, want skipped=%v (%s)", f.skipped, f.failed, tc.wantSkip, f.msg)
+			}
+			if !strings.Contains(f.msg, tc.wantMsg) {
+				t.Fatalf("message %q does not mention %q", f.msg, tc.wantMsg)
+			}
+		})
+	}
 }

@@ -110,6 +110,9 @@ func TestWebhooks(t *testing.T) {
 			t.Errorf("push payload now has %q: update the package doc", k)
 		}
 	}
+	if _, ok := d.raw["compare_url"]; !ok {
+		t.Errorf("push payload has no compare_url")
+	}
 	if push.GetBefore() != "0000000000000000000000000000000000000000" {
 		t.Errorf("push of a new branch: before = %q, want 40 zeros", push.GetBefore())
 	}
@@ -156,6 +159,9 @@ func TestWebhooks(t *testing.T) {
 	if comment["body"] != "/gitlaunch run train" || comment["id"] != float64(c.GetID()) || issue["number"] != float64(number) || issue["pull_request"] == nil {
 		t.Errorf("issue_comment payload: comment %v issue #%v pull_request %v", comment["body"], issue["number"], issue["pull_request"])
 	}
+	if d.raw["is_pull"] != true || d.raw["pull_request"] == nil {
+		t.Errorf("issue_comment payload: is_pull %v, pull_request present %v", d.raw["is_pull"], d.raw["pull_request"] != nil)
+	}
 	if _, err := github.ParseWebHook(d.event, d.payload); err == nil {
 		t.Errorf("ParseWebHook(issue_comment) now succeeds: update the package doc")
 	} else {
@@ -170,6 +176,11 @@ func TestWebhooks(t *testing.T) {
 	d = await(t, ch, "pull_request", func(d delivery) bool { return action(d) != "opened" })
 	if got := action(d); got != "synchronized" {
 		t.Errorf("pull_request action after a push = %q, want Gitea's \"synchronized\"", got)
+	}
+	for _, k := range []string{"before", "after"} {
+		if _, ok := d.raw[k]; ok {
+			t.Errorf("synchronized payload now has %q: update the package doc", k)
+		}
 	}
 	ev, err = github.ParseWebHook(d.event, d.payload)
 	if err != nil {
