@@ -159,10 +159,10 @@ func (t *Trust) CanWrite(ctx context.Context, fullName, login string) (bool, err
 }
 
 // writeLevel: the legacy permission field says "write" for the maintain
-// role too.
+// role too; Gitea says "owner" for the repository's owner.
 func writeLevel(p string) bool {
 	switch p {
-	case "admin", "maintain", "write":
+	case "owner", "admin", "maintain", "write":
 		return true
 	}
 	return false

@@ -1,0 +1,801 @@
+package github
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	gosync "sync"
+	"testing"
+	"time"
+
+	gh "github.com/google/go-github/v60/github"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/gitlaunch/gitlaunch/render"
+	"github.com/gitlaunch/gitlaunch/schema"
+	"github.com/gitlaunch/gitlaunch/sync"
+	"github.com/gitlaunch/gitlaunch/sync/console"
+	gitsrc "github.com/gitlaunch/gitlaunch/sync/git"
+	"github.com/gitlaunch/gitlaunch/sync/git/gittest"
+	"github.com/gitlaunch/gitlaunch/sync/github/giteatest"
+	"github.com/gitlaunch/gitlaunch/sync/local"
+	"github.com/gitlaunch/gitlaunch/sync/store"
+	"github.com/gitlaunch/gitlaunch/sync/web"
+	"github.com/gitlaunch/gitlaunch/templates"
+)
+
+// The end-to-end test's fixed names and values.
+const (
+	e2eRepo       = "models"
+	e2eJob        = "train"
+	e2eBot        = "gitlaunch-bot" // the syncer's API user, as in production
+	e2eHookSecret = "e2e-webhook-s3cret"
+	e2eSecret     = "e2e-repo-s3cret-value-77" // a repository secret trusted runs get
+	// e2eWait bounds each wait for something the syncer or Gitea does; a
+	// step takes about a second, the margin is for a busy 2-core machine.
+	e2eWait = 45 * time.Second
+)
+
+// TestGiteaEndToEnd runs the syncer wired as `gitlaunch sync --listen`
+// wires it (engine, local executor, SQLite store, console and GitHub
+// reporters, Trust, the webhook handler behind sync/web on a loopback
+// HTTP server) against a real Gitea. Nothing is faked and nothing is
+// stepped by hand: Gitea's webhooks drive the engine's own loop (its poll
+// interval is the production one with webhooks, 5 minutes, so a missed
+// webhook would time the test out), and every assertion reads what Gitea
+// shows, through go-github, or what the jobs left behind.
+//
+// Every run appends its ID to a file outside its workspace (launchLog), so
+// "launched exactly once" is checked for every run, across the restart.
+//
+// Differences from GitHub met here (see also giteatest): Gitea answers
+// "owner" as the repository owner's permission; its status objects carry
+// the state under "status"; a pull request push arrives as action
+// "synchronized"; comments on pull requests arrive as issue_comment with
+// is_pull. A write collaborator may not ask Gitea for another user's
+// permission (403), so the bot is an admin collaborator here.
+func TestGiteaEndToEnd(t *testing.T) {
+	began := time.Now()
+	w := newE2EWorld(t)
+	s := w.startSyncer()
+
+	// 1. A push to main: webhook → poll → run → status success on Gitea.
+	work := w.clone()
+	mainSHA := work.commit(map[string]string{
+		e2eJob + "/job.yaml": w.jobYAML(),
+		e2eJob + "/acc.txt":  "90\n",
+	}, "add the train job")
+	st := w.waitStatus(mainSHA, "success")
+	if !strings.Contains(st.Description, "accuracy 90") {
+		t.Errorf("main status description = %q, want the headline metric", st.Description)
+	}
+	mainRun := w.onlyRunAt(s, mainSHA)
+	if mainRun.Trigger != sync.TriggerPush || mainRun.Untrusted || mainRun.Metrics["accuracy"] != 90 {
+		t.Errorf("main run = trigger %s untrusted %v metrics %v", mainRun.Trigger, mainRun.Untrusted, mainRun.Metrics)
+	}
+	if len(mainRun.Artifacts) != 1 || mainRun.Artifacts[0].Path != "out/model.txt" {
+		t.Errorf("main run artifacts = %+v, want out/model.txt", mainRun.Artifacts)
+	}
+	w.checkRunPage(st.TargetURL, mainRun.ID)
+	if log := w.runLog(s, mainRun.ID); !strings.Contains(log, "key="+e2eSecret) {
+		t.Errorf("a trusted run did not get the repository secret; log:\n%s", log)
+	}
+
+	// 2. A pull request from a branch of the repository, by the owner: it
+	// is trusted, runs, and gets one comment with the job table and metric.
+	work.git("switch", "--quiet", "-c", "better")
+	prSHA1 := work.commit(map[string]string{e2eJob + "/acc.txt": "93\n"}, "better accuracy")
+	pr := w.gitea.CreatePullRequest(t, e2eRepo, "better", "main", "Better accuracy")
+	w.waitStatus(prSHA1, "success")
+	first := w.waitComment(pr, func(body string) bool {
+		return strings.Contains(body, sync.ShortSHA(prSHA1)) && strings.Contains(body, "✅ succeeded")
+	})
+	for _, want := range []string{
+		"| " + e2eJob + " | ✅ succeeded",
+		"accuracy **93** (+3, +3.3%)", // against main's run
+		"`out/model.txt`",
+		"http://" + w.addr + "/runs/",
+	} {
+		if !strings.Contains(first.GetBody(), want) {
+			t.Errorf("pull request comment lacks %q:\n%s", want, first.GetBody())
+		}
+	}
+	if first.GetUser().GetLogin() != e2eBot {
+		t.Errorf("comment written by %q, want %q", first.GetUser().GetLogin(), e2eBot)
+	}
+
+	// A push to the pull request's branch edits the same comment.
+	prSHA2 := work.commit(map[string]string{e2eJob + "/acc.txt": "95\n"}, "even better")
+	w.waitStatus(prSHA2, "success")
+	edited := w.waitComment(pr, func(body string) bool {
+		return strings.Contains(body, sync.ShortSHA(prSHA2)) && strings.Contains(body, "accuracy **95** (+5")
+	})
+	if edited.GetID() != first.GetID() {
+		t.Errorf("a push made comment %d; want comment %d edited", edited.GetID(), first.GetID())
+	}
+	if strings.Contains(edited.GetBody(), sync.ShortSHA(prSHA1)) {
+		t.Errorf("edited comment still names the old head %s:\n%s", sync.ShortSHA(prSHA1), edited.GetBody())
+	}
+
+	// 3. A restart while a run runs: the job waits on a gate file, the
+	// syncer stops, a fresh one on the same data directory adopts the
+	// live process, and only then is the gate opened.
+	w.closeGate(false)
+	prSHA3 := work.commit(map[string]string{e2eJob + "/acc.txt": "96\n"}, "train longer")
+	restarted := w.waitLaunch(prSHA3)
+	w.waitStatus(prSHA3, "pending")
+	s.stop()
+	s = w.startSyncer()
+	w.waitFor("the restarted syncer to adopt run "+restarted, func() (bool, string) {
+		r := w.runIn(s, restarted)
+		if r == nil {
+			return false, "no run"
+		}
+		return r.State == sync.StateRunning && strings.Contains(r.Reason, "adopted"), string(r.State) + ": " + r.Reason
+	})
+	w.closeGate(true)
+	st = w.waitStatus(prSHA3, "success")
+	if want := "/runs/" + restarted; !strings.HasSuffix(st.TargetURL, want) {
+		t.Errorf("status target %q, want …%s", st.TargetURL, want)
+	}
+	afterRestart := w.waitComment(pr, func(body string) bool {
+		return strings.Contains(body, sync.ShortSHA(prSHA3)) && strings.Contains(body, "✅ succeeded") &&
+			strings.Contains(body, "accuracy **96**")
+	})
+	if afterRestart.GetID() != first.GetID() {
+		t.Errorf("after the restart comment %d was written; want %d edited", afterRestart.GetID(), first.GetID())
+	}
+	if r := w.runIn(s, restarted); r.Attempt != 1 || r.State != sync.StateSucceeded {
+		t.Errorf("adopted run: attempt %d state %s", r.Attempt, r.State)
+	}
+
+	// 4. /gitlaunch run from the owner: a reaction and a new run at the
+	// head commit, shown in the same comment.
+	command, _, err := w.api.Issues.CreateComment(w.ctx(), w.owner, e2eRepo, pr,
+		&gh.IssueComment{Body: gh.String("/gitlaunch run " + e2eJob)})
+	if err != nil {
+		t.Fatalf("comment the run command: %v", err)
+	}
+	w.waitReaction(command.GetID(), "rocket")
+	var commanded *sync.Run
+	w.waitFor("the commanded run to succeed", func() (bool, string) {
+		runs := w.runs(s, sync.RunFilter{PR: pr, SHA: prSHA3})
+		for _, r := range runs {
+			if r.Trigger == sync.TriggerComment {
+				commanded = r
+				return r.State == sync.StateSucceeded, string(r.State)
+			}
+		}
+		return false, fmt.Sprintf("%d runs at the head, none by comment", len(runs))
+	})
+	if commanded.Untrusted || commanded.ID == restarted {
+		t.Errorf("commanded run %s: untrusted %v (the adopted run was %s)", commanded.ID, commanded.Untrusted, restarted)
+	}
+	w.waitComment(pr, func(body string) bool { return strings.Contains(body, commanded.ID) })
+	w.waitFor("the status to point at the commanded run", func() (bool, string) {
+		st, _ := w.status(prSHA3)
+		return st.State == "success" && strings.HasSuffix(st.TargetURL, "/runs/"+commanded.ID), st.State + " " + st.TargetURL
+	})
+
+	// 5. A fork's pull request by a user without write access waits; its
+	// author cannot approve it; the owner's /gitlaunch ok-to-test runs it
+	// without secrets.
+	forkerToken := w.gitea.CreateUser(t, "forker")
+	fork := w.gitea.Fork(t, e2eRepo, forkerToken)
+	forkSHA := w.gitea.CommitFile(t, fork, "patch", e2eJob+"/acc.txt", "99\n")
+	forkPR := w.gitea.CreatePullRequestAs(t, forkerToken, e2eRepo, "forker:patch", "main", "From a fork")
+	st = w.waitStatus(forkSHA, "pending")
+	if !strings.Contains(st.Description, "ok-to-test") {
+		t.Errorf("fork status description = %q, want the ok-to-test hint", st.Description)
+	}
+	waiting := w.waitComment(forkPR, func(body string) bool { return strings.Contains(body, "⏸️ waiting") })
+	forker, err := NewClient(w.gitea.APIURL, forkerToken, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := forker.Issues.CreateComment(w.ctx(), w.owner, e2eRepo, forkPR,
+		&gh.IssueComment{Body: gh.String("/gitlaunch ok-to-test")}); err != nil {
+		t.Fatalf("forker's comment: %v", err)
+	}
+	w.waitFor("the refusal of the fork author's approval", func() (bool, string) {
+		for _, c := range w.comments(forkPR) {
+			if strings.HasPrefix(c.GetBody(), replyMarker) && strings.Contains(c.GetBody(), "only collaborators with write access") {
+				return true, ""
+			}
+		}
+		return false, ""
+	})
+	if n := w.launchesOf(forkSHA); n != 0 {
+		t.Fatalf("the fork's job ran %d time(s) before approval", n)
+	}
+	approval, _, err := w.api.Issues.CreateComment(w.ctx(), w.owner, e2eRepo, forkPR,
+		&gh.IssueComment{Body: gh.String("/gitlaunch ok-to-test")})
+	if err != nil {
+		t.Fatalf("owner's approval: %v", err)
+	}
+	w.waitReaction(approval.GetID(), "+1")
+	w.waitStatus(forkSHA, "success")
+	approved := w.waitComment(forkPR, func(body string) bool {
+		return strings.Contains(body, "✅ succeeded") && strings.Contains(body, "accuracy **99**")
+	})
+	if approved.GetID() != waiting.GetID() {
+		t.Errorf("approval made comment %d; want comment %d edited", approved.GetID(), waiting.GetID())
+	}
+	forkRun := w.onlyRunAt(s, forkSHA)
+	if !forkRun.Untrusted {
+		t.Errorf("the fork's run is trusted")
+	}
+	if log := w.runLog(s, forkRun.ID); !strings.Contains(log, "key=none") {
+		t.Errorf("the fork's run saw a secret; log:\n%s", log)
+	}
+
+	// Across everything: one gitlaunch comment per pull request, nothing
+	// secret posted, and every run launched exactly once.
+	for _, n := range []int{pr, forkPR} {
+		if ours := w.ourComments(n); len(ours) != 1 {
+			t.Errorf("pull request #%d has %d gitlaunch comments, want 1", n, len(ours))
+		}
+		for _, c := range w.comments(n) {
+			for _, v := range []string{e2eSecret, w.botToken, e2eHookSecret} {
+				if strings.Contains(c.GetBody(), v) {
+					t.Errorf("comment %d on #%d shows a secret value", c.GetID(), n)
+				}
+			}
+		}
+	}
+	launched := w.launches()
+	for _, r := range w.runs(s, sync.RunFilter{Repo: e2eRepo}) {
+		if n := launched[r.ID]; n != 1 {
+			t.Errorf("run %s (%s %s) launched %d times, want 1", r.ID, r.Trigger, sync.ShortSHA(r.SHA), n)
+		}
+		delete(launched, r.ID)
+	}
+	for id, n := range launched {
+		t.Errorf("launch of unknown run %s (%d times)", id, n)
+	}
+	t.Logf("end to end in %s", time.Since(began).Round(100*time.Millisecond))
+}
+
+// e2eWorld is a Gitea with the watched repository, and what survives a
+// syncer restart: the data directory and the listen address Gitea's
+// webhook points at.
+type e2eWorld struct {
+	t         *testing.T
+	gitea     *giteatest.Server
+	owner     string
+	full      string     // owner/name
+	api       *gh.Client // as the owner, a person using Gitea
+	botToken  string
+	dataDir   string
+	addr      string // the syncer's host:port, fixed at the first start
+	launchLog string // every run appends "<run-id> <sha> <trigger>"
+	gate      string // while it exists, runs wait
+	logs      *e2eLog
+}
+
+func newE2EWorld(t *testing.T) *e2eWorld {
+	t.Helper()
+	w := &e2eWorld{t: t, logs: &e2eLog{}, dataDir: t.TempDir()}
+	// Registered first, so it runs last: after every syncer has stopped.
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("syncer log:\n%s", w.logs.String())
+		}
+	})
+	scratch := t.TempDir()
+	w.launchLog = filepath.Join(scratch, "launches")
+	w.gate = filepath.Join(scratch, "gate")
+
+	w.gitea = giteatest.Start(t)
+	w.owner = w.gitea.Admin
+	w.full = w.gitea.FullName(e2eRepo)
+	w.gitea.CreateRepo(t, e2eRepo)
+	w.botToken = w.gitea.CreateUser(t, e2eBot)
+	w.gitea.AddCollaborator(t, e2eRepo, e2eBot, "admin")
+	var err error
+	if w.api, err = NewClient(w.gitea.APIURL, w.gitea.Token, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(w.launchLog, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	// The listen address is taken now so that the webhook can name it.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.addr = ln.Addr().String()
+	ln.Close()
+	w.gitea.CreateHook(t, e2eRepo, "http://"+w.addr+"/webhook", e2eHookSecret)
+	return w
+}
+
+// jobYAML is the job: it records its launch, waits while the gate exists,
+// prints the secret it got (or none), a metric line, and writes an artifact.
+func (w *e2eWorld) jobYAML() string {
+	return fmt.Sprintf(`apiVersion: gitlaunch.dev/v1
+kind: Job
+name: %s
+image: busybox
+command: |
+  echo "$GITLAUNCH_RUN_ID $GITLAUNCH_SHA $GITLAUNCH_TRIGGER" >> %q
+  while [ -e %q ]; do sleep 0.1; done
+  echo "key=${E2E_TOKEN:-none}"
+  mkdir -p out
+  echo "model of $GITLAUNCH_SHA" > out/model.txt
+  echo "accuracy=$(cat acc.txt)"
+secrets: [E2E_TOKEN]
+results:
+  artifacts: ["out/*.txt"]
+  metrics:
+    patterns:
+      accuracy: 'accuracy=([0-9.]+)'
+`, e2eJob, w.launchLog, w.gate)
+}
+
+// e2eSyncer is one syncer process's wiring.
+type e2eSyncer struct {
+	st   *store.Store
+	stop func()
+}
+
+// startSyncer wires a syncer the way cmd/gitlaunch's sync command does
+// with GitHub configured and --listen set, and starts its loops.
+func (w *e2eWorld) startSyncer() *e2eSyncer {
+	t := w.t
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	log := slog.New(slog.NewTextHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	fail := func(err error) {
+		t.Helper()
+		if err != nil {
+			cancel()
+			t.Fatal(err)
+		}
+	}
+
+	cfg, err := schema.LoadConfig(schema.ConfigName, []byte("apiVersion: gitlaunch.dev/v1\nkind: Config\n"))
+	fail(err)
+	base, err := templates.ParsePod(templates.PodYAML)
+	fail(err)
+	st, err := store.Open(ctx, filepath.Join(w.dataDir, "gitlaunch.db"))
+	fail(err)
+	url := w.gitea.CloneURL(e2eRepo)
+	src, err := gitsrc.Open(ctx, gitsrc.Options{URL: url, CacheDir: gitsrc.CacheDirFor(w.dataDir, e2eRepo, url), Logger: log})
+	fail(err)
+	executor, err := local.New(local.Options{DataDir: w.dataDir, Checkout: e2eCheckout{src}, Logger: log})
+	fail(err)
+
+	client, err := NewClient(w.gitea.APIURL, w.botToken, nil)
+	fail(err)
+	trust, err := NewTrust(TrustOptions{Client: client, Logger: log})
+	fail(err)
+	secrets := []string{w.botToken, e2eHookSecret}
+	var eng *sync.Engine
+	rep, err := NewReporter(ReporterOptions{Client: client, Store: st, BaseURL: "http://" + w.addr, Secrets: secrets,
+		Logger: log, Repos: func(name string) (*sync.Repo, bool) { return eng.Repo(name) }})
+	fail(err)
+	repo := &sync.Repo{Name: e2eRepo, URL: url, Source: src, GitHub: w.full, Secrets: map[string]string{"E2E_TOKEN": e2eSecret}}
+	eng, err = sync.New(sync.Options{
+		Config: cfg, Store: st, Logger: log, Executor: executor, Repos: []*sync.Repo{repo},
+		Reporters: []sync.Reporter{console.New(w.logs), rep}, PRs: trust,
+		PollInterval: 5 * time.Minute, // cmd's webhookPollInterval: webhooks bring changes
+		Render: func(job *schema.Job, r *sync.Run) (*corev1.Pod, error) {
+			return render.Pod(job, render.RunContext{RunID: r.ID, Repo: r.Repo, RepoURL: r.RepoURL, SHA: r.SHA, Ref: r.Ref,
+				Branch: r.Branch, PR: r.PR, Trigger: string(r.Trigger), Untrusted: r.Untrusted, Attempt: max(r.Attempt, 1),
+				// The repository's secretName, as a config with one gives it:
+				// without one, render leaves secrets to the local executor,
+				// which injects only the keys the Pod references, so a
+				// trusted local run would get none.
+				SecretName: e2eRepo + "-secrets"}, cfg, base)
+		},
+	})
+	fail(err)
+	hook, err := NewWebhookHandler(WebhookOptions{Secret: []byte(e2eHookSecret), Engine: eng, Trust: trust,
+		Client: client, Secrets: secrets, Logger: log})
+	fail(err)
+	pages, err := web.New(web.Options{Store: st, Logger: log, Webhook: hook})
+	fail(err)
+	ln, err := e2eListen(ctx, w.addr)
+	fail(err)
+	srv := &http.Server{Handler: pages, ReadHeaderTimeout: 10 * time.Second}
+
+	served, hooked, ran := make(chan error, 1), make(chan error, 1), make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	go func() { hooked <- hook.Run(ctx) }()
+	go func() { ran <- eng.Run(ctx) }()
+	s := &e2eSyncer{st: st}
+	var once gosync.Once
+	s.stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-ran; err != nil {
+				t.Errorf("engine: %v", err)
+			}
+			if err := <-hooked; err != nil {
+				t.Errorf("webhook worker: %v", err)
+			}
+			sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer scancel()
+			_ = srv.Shutdown(sctx)
+			if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+				t.Errorf("http server: %v", err)
+			}
+			executor.Close()
+			st.Close()
+		})
+	}
+	t.Cleanup(s.stop)
+	return s
+}
+
+// e2eListen binds addr again after a restart; a port just closed may be a
+// moment in the kernel's hands.
+func e2eListen(ctx context.Context, addr string) (net.Listener, error) {
+	var lc net.ListenConfig
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ln, err := lc.Listen(ctx, "tcp", addr)
+		if err == nil || time.Now().After(deadline) {
+			return ln, err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// e2eCheckout builds workspaces from the git cache, fetching a commit it
+// does not have yet, as cmd/gitlaunch's checkout does.
+type e2eCheckout struct{ src *gitsrc.Repo }
+
+func (c e2eCheckout) Checkout(ctx context.Context, _, sha, dest string) error {
+	if err := c.src.Checkout(ctx, sha, dest); err == nil {
+		return nil
+	}
+	if _, err := c.src.Poll(ctx); err != nil {
+		return err
+	}
+	return c.src.Checkout(ctx, sha, dest)
+}
+
+// ---- reading Gitea ----
+
+// ctx bounds one call to Gitea from the test's own goroutine.
+func (w *e2eWorld) ctx() context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	w.t.Cleanup(cancel)
+	return ctx
+}
+
+// call runs one bounded call to Gitea, for the helpers that poll.
+func call[T any](f func(ctx context.Context) (T, error)) (T, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return f(ctx)
+}
+
+// e2eStatus is a commit status as Gitea serves it: go-github's RepoStatus
+// has no field for Gitea's "status", where the state is.
+type e2eStatus struct {
+	Context     string `json:"context"`
+	State       string `json:"state"`
+	Status      string `json:"status"`
+	Description string `json:"description"`
+	TargetURL   string `json:"target_url"`
+}
+
+// status is the latest status of the job at sha, through go-github's
+// request machinery.
+func (w *e2eWorld) status(sha string) (e2eStatus, error) {
+	req, err := w.api.NewRequest(http.MethodGet, fmt.Sprintf("repos/%s/commits/%s/status", w.full, sha), nil)
+	if err != nil {
+		return e2eStatus{}, err
+	}
+	var combined struct {
+		Statuses []e2eStatus `json:"statuses"`
+	}
+	if _, err := call(func(ctx context.Context) (*gh.Response, error) { return w.api.Do(ctx, req, &combined) }); err != nil {
+		return e2eStatus{}, err
+	}
+	for _, st := range combined.Statuses {
+		if st.Context == StatusContext(e2eJob) {
+			if st.State == "" {
+				st.State = st.Status
+			}
+			return st, nil
+		}
+	}
+	return e2eStatus{}, nil
+}
+
+func (w *e2eWorld) waitStatus(sha, state string) e2eStatus {
+	w.t.Helper()
+	var st e2eStatus
+	w.waitFor(fmt.Sprintf("status %s %s at %s", StatusContext(e2eJob), state, sync.ShortSHA(sha)), func() (bool, string) {
+		var err error
+		if st, err = w.status(sha); err != nil {
+			return false, err.Error()
+		}
+		return st.State == state, fmt.Sprintf("%q %q", st.State, st.Description)
+	})
+	return st
+}
+
+func (w *e2eWorld) comments(pr int) []*gh.IssueComment {
+	cs, err := call(func(ctx context.Context) ([]*gh.IssueComment, error) {
+		cs, _, err := w.api.Issues.ListComments(ctx, w.owner, e2eRepo, pr, nil)
+		return cs, err
+	})
+	if err != nil {
+		w.t.Fatalf("list comments of #%d: %v", pr, err)
+	}
+	return cs
+}
+
+func (w *e2eWorld) ourComments(pr int) []*gh.IssueComment {
+	var out []*gh.IssueComment
+	for _, c := range w.comments(pr) {
+		if strings.HasPrefix(c.GetBody(), CommentMarker) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// waitComment waits until the pull request has exactly one gitlaunch
+// comment and its body satisfies ok, and returns it.
+func (w *e2eWorld) waitComment(pr int, ok func(body string) bool) *gh.IssueComment {
+	w.t.Helper()
+	var found *gh.IssueComment
+	w.waitFor(fmt.Sprintf("the gitlaunch comment on #%d", pr), func() (bool, string) {
+		ours := w.ourComments(pr)
+		if len(ours) != 1 {
+			if len(ours) > 1 {
+				w.t.Fatalf("#%d has %d gitlaunch comments", pr, len(ours))
+			}
+			return false, "no comment"
+		}
+		found = ours[0]
+		return ok(found.GetBody()), found.GetBody()
+	})
+	return found
+}
+
+func (w *e2eWorld) waitReaction(commentID int64, content string) {
+	w.t.Helper()
+	w.waitFor(fmt.Sprintf("reaction %q on comment %d", content, commentID), func() (bool, string) {
+		rs, err := call(func(ctx context.Context) ([]*gh.Reaction, error) {
+			rs, _, err := w.api.Reactions.ListIssueCommentReactions(ctx, w.owner, e2eRepo, commentID, nil)
+			return rs, err
+		})
+		if err != nil {
+			return false, err.Error()
+		}
+		var seen []string
+		for _, r := range rs {
+			if r.GetContent() == content && r.GetUser().GetLogin() == e2eBot {
+				return true, ""
+			}
+			seen = append(seen, r.GetUser().GetLogin()+":"+r.GetContent())
+		}
+		return false, strings.Join(seen, ", ")
+	})
+}
+
+// checkRunPage fetches a status's target URL from the syncer's server.
+func (w *e2eWorld) checkRunPage(target, runID string) {
+	w.t.Helper()
+	if want := "http://" + w.addr + "/runs/" + runID; target != want {
+		w.t.Errorf("status target URL %q, want %q", target, want)
+		return
+	}
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Get(target)
+	if err != nil {
+		w.t.Fatalf("run page: %v", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), runID) {
+		w.t.Errorf("run page %s: %s, body mentions the run: %v", target, resp.Status, strings.Contains(string(body), runID))
+	}
+}
+
+// ---- reading the syncer's store and the jobs' traces ----
+
+func (w *e2eWorld) runs(s *e2eSyncer, f sync.RunFilter) []*sync.Run {
+	runs, err := s.st.ListRuns(context.Background(), f)
+	if err != nil {
+		w.t.Fatalf("list runs: %v", err)
+	}
+	return runs
+}
+
+// runIn returns a run from the syncer's store, nil when it cannot be read.
+func (w *e2eWorld) runIn(s *e2eSyncer, id string) *sync.Run {
+	r, err := s.st.GetRun(context.Background(), id)
+	if err != nil {
+		return nil
+	}
+	return r
+}
+
+func (w *e2eWorld) onlyRunAt(s *e2eSyncer, sha string) *sync.Run {
+	w.t.Helper()
+	runs := w.runs(s, sync.RunFilter{SHA: sha})
+	if len(runs) != 1 {
+		w.t.Fatalf("%d runs at %s, want 1", len(runs), sync.ShortSHA(sha))
+	}
+	return runs[0]
+}
+
+func (w *e2eWorld) runLog(s *e2eSyncer, id string) string {
+	rc, err := s.st.OpenLog(context.Background(), id, 0)
+	if err != nil {
+		w.t.Fatalf("log of %s: %v", id, err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		w.t.Fatalf("log of %s: %v", id, err)
+	}
+	return string(b)
+}
+
+// launchLines are the lines the jobs appended: run ID, SHA, trigger.
+func (w *e2eWorld) launchLines() [][]string {
+	data, err := os.ReadFile(w.launchLog)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	var out [][]string
+	for line := range strings.Lines(string(data)) {
+		out = append(out, strings.Fields(line))
+	}
+	return out
+}
+
+// launches counts the launches of each run ID.
+func (w *e2eWorld) launches() map[string]int {
+	n := map[string]int{}
+	for _, f := range w.launchLines() {
+		n[f[0]]++
+	}
+	return n
+}
+
+func (w *e2eWorld) launchesOf(sha string) int {
+	n := 0
+	for _, f := range w.launchLines() {
+		if len(f) > 1 && f[1] == sha {
+			n++
+		}
+	}
+	return n
+}
+
+// waitLaunch waits until a run at sha has started its job and returns the
+// run's ID.
+func (w *e2eWorld) waitLaunch(sha string) string {
+	w.t.Helper()
+	id := ""
+	w.waitFor("a launch at "+sync.ShortSHA(sha), func() (bool, string) {
+		for _, f := range w.launchLines() {
+			if len(f) > 1 && f[1] == sha {
+				id = f[0]
+				return true, ""
+			}
+		}
+		return false, ""
+	})
+	return id
+}
+
+// closeGate makes jobs wait (open=false) or lets them go on (open=true).
+func (w *e2eWorld) closeGate(open bool) {
+	w.t.Helper()
+	var err error
+	if open {
+		err = os.Remove(w.gate)
+	} else {
+		err = os.WriteFile(w.gate, nil, 0o644)
+	}
+	if err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// waitFor polls cond until it holds; cond's second result describes what
+// it saw, for the failure message.
+func (w *e2eWorld) waitFor(what string, cond func() (bool, string)) {
+	w.t.Helper()
+	deadline := time.Now().Add(e2eWait)
+	last := ""
+	for {
+		ok, seen := cond()
+		if ok {
+			return
+		}
+		if seen != "" {
+			last = seen
+		}
+		if time.Now().After(deadline) {
+			w.t.Fatalf("timed out after %s waiting for %s; last seen:\n%s", e2eWait, what, last)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// ---- a work clone pushing over HTTP with the git CLI ----
+
+type e2eClone struct {
+	t   *testing.T
+	dir string
+	env []string
+}
+
+// clone makes a work clone of the repository as the owner.
+func (w *e2eWorld) clone() *e2eClone {
+	w.t.Helper()
+	c := &e2eClone{t: w.t, dir: w.t.TempDir(), env: gittest.Env(w.t.TempDir())}
+	c.git("clone", "--quiet", w.gitea.AuthURL(e2eRepo, w.owner, w.gitea.Token), ".")
+	return c
+}
+
+func (c *e2eClone) git(args ...string) string {
+	c.t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir, cmd.Env = c.dir, c.env
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		c.t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// commit writes files, commits them on the current branch, pushes it and
+// returns the new commit.
+func (c *e2eClone) commit(files map[string]string, msg string) string {
+	c.t.Helper()
+	for name, content := range files {
+		p := filepath.Join(c.dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			c.t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			c.t.Fatal(err)
+		}
+	}
+	c.git("add", "--all")
+	c.git("commit", "--quiet", "-m", msg)
+	c.git("push", "--quiet", "origin", "HEAD")
+	return c.git("rev-parse", "HEAD")
+}
+
+// e2eLog collects the syncer's log, shown when the test fails.
+type e2eLog struct {
+	mu  gosync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *e2eLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *e2eLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
