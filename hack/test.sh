@@ -13,6 +13,7 @@ step "packages"
 need=()
 command -v git >/dev/null || need+=(git)
 command -v bwrap >/dev/null || need+=(bubblewrap)
+command -v gcc >/dev/null || need+=(gcc)
 if ((${#need[@]})); then
 	if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null

@@ -85,6 +85,18 @@ func buildEnv(l sync.Launch, c *corev1.Container, pass []string, p *plan, isolat
 			defined[e.Name] = v
 		}
 	}
+	// Without a Kubernetes Secret (local setups name a secretsFile), the
+	// Pod references no secret: the keys the job lists come from the values
+	// the engine resolved, which it does for trusted runs only.
+	if l.Job != nil {
+		for _, k := range l.Job.Secrets {
+			if _, set := env[k]; !set {
+				if v, ok := l.Secrets[k]; ok {
+					env[k] = v
+				}
+			}
+		}
+	}
 	for i, a := range p.Argv {
 		p.Argv[i] = expandRefs(a, defined)
 	}

@@ -282,6 +282,35 @@ func TestSecretsOnlyWhenReferenced(t *testing.T) {
 	}
 }
 
+func TestSecretsWithoutKubernetesSecret(t *testing.T) {
+	e := newTestExecutor(t, IsolationAuto, t.TempDir())
+	l := testLaunch(t, `echo "A=${WANDB_API_KEY-unset} B=${OTHER-unset}"`)
+	l.Job.Secrets = []string{"WANDB_API_KEY"}
+	// The Pod names no Secret (render without a secret name): the values
+	// come from the launch, for the keys the job lists only.
+	l.Secrets = map[string]string{"WANDB_API_KEY": "s3cret", "OTHER": "not-for-this-job"}
+	sink := newRecSink()
+	if err := e.Start(context.Background(), l, sink); err != nil {
+		t.Fatal(err)
+	}
+	if u := sink.wait(t); u.State != sync.StateSucceeded {
+		t.Fatalf("terminal update %+v", u)
+	}
+	if !strings.Contains(sink.text(), "A=s3cret B=unset\n") {
+		t.Errorf("log:\n%s", sink.text())
+	}
+	// An untrusted run: the engine resolves no values, nothing is injected.
+	l2 := testLaunch(t, `echo "A=${WANDB_API_KEY-unset}"`)
+	l2.Job.Secrets = []string{"WANDB_API_KEY"}
+	sink2 := newRecSink()
+	if err := e.Start(context.Background(), l2, sink2); err != nil {
+		t.Fatal(err)
+	}
+	if u := sink2.wait(t); u.State != sync.StateSucceeded || !strings.Contains(sink2.text(), "A=unset") {
+		t.Fatalf("untrusted: %+v\n%s", u, sink2.text())
+	}
+}
+
 func TestGitlaunchEnv(t *testing.T) {
 	e := newTestExecutor(t, IsolationAuto, t.TempDir())
 	for _, podEnv := range []bool{true, false} {
