@@ -176,7 +176,7 @@ func syncOnce(ctx context.Context, cmd *cobra.Command, a *app, eng *sync.Engine,
 			failed++
 		}
 	}
-	fmt.Fprintf(out, "gitlaunch: %d run(s), %d not succeeded; logs: gitlaunch logs RUN --data-dir %s; results in %s/runs/RUN/\n",
+	fmt.Fprintf(out, "gitlaunch: %d run(s), %d not succeeded; logs: gitlaunch logs RUN --data-dir %s; results in %s/runs/RUN/workspace/\n",
 		len(runs), failed, a.dataDir, a.dataDir)
 	if err := errors.Join(errs...); err != nil {
 		fmt.Fprintln(out, "gitlaunch:", err)
@@ -466,8 +466,10 @@ func printRuns(w io.Writer, runs []*sync.Run, now time.Time) error {
 	fmt.Fprintln(tw, "RUN\tREPO\tJOB\tCOMMIT\tTRIGGER\tSTATE\tDURATION\tAGE\tREASON")
 	for _, r := range runs {
 		dur := "-"
-		if d := r.Duration(now); d > 0 {
+		if d := r.Duration(now); d >= time.Minute {
 			dur = d.Round(time.Second).String()
+		} else if d > 0 {
+			dur = d.Round(100 * time.Millisecond).String()
 		}
 		reason := r.Reason
 		if len(r.Metrics) > 0 && r.State == sync.StateSucceeded {
