@@ -21,7 +21,7 @@ func Load(filename string, data []byte) (*Job, error) {
 // stays empty; the renderer takes the default, as it does for timeout).
 // A nil cfg is the same as Load.
 func LoadWithConfig(filename string, data []byte, cfg *Config) (*Job, error) {
-	d, fatal := parseDocument(filename, data)
+	d, fatal := parseDocument(filename, data, false)
 	if fatal != nil {
 		return nil, Problems{*fatal}
 	}

@@ -84,7 +84,7 @@ func (t schemaTree) findProperty(name string) string {
 					if prefix != "" {
 						full = prefix + "." + k
 					}
-					if strings.EqualFold(k, name) && prefix != "" {
+					if strings.EqualFold(k, name) {
 						found = append(found, full)
 					}
 					walk(t.resolve(p), full, depth+1)

@@ -38,8 +38,9 @@ type document struct {
 // parseDocument parses data as a single YAML document whose top level is a
 // mapping. A file that cannot be read as one (too big, binary, a syntax
 // error, several documents, aliases, deep nesting) yields a single Problem
-// and a nil document.
-func parseDocument(file string, data []byte) (*document, *Problem) {
+// and a nil document. values asks for document.value too (the config is
+// decoded from it; jobs need only the tree).
+func parseDocument(file string, data []byte, values bool) (*document, *Problem) {
 	fail := func(line, col int, msg, allowed string) (*document, *Problem) {
 		return nil, &Problem{File: file, Line: line, Column: col, Message: msg, Allowed: allowed}
 	}
@@ -81,7 +82,7 @@ func parseDocument(file string, data []byte) (*document, *Problem) {
 	}
 	top := doc.Content[0]
 	d := &document{file: file, root: top, probs: &problemSet{}}
-	c := converter{d: d}
+	c := converter{d: d, build: values}
 	v, hostile := c.convert(top, 1)
 	if hostile != nil {
 		return nil, hostile
@@ -90,7 +91,7 @@ func parseDocument(file string, data []byte) (*document, *Problem) {
 		return fail(top.Line, top.Column, fmt.Sprintf("top level is %s, not a mapping", describeNode(top)),
 			"a mapping of fields, starting with apiVersion: "+APIVersion)
 	}
-	d.value = v.(map[string]any)
+	d.value, _ = v.(map[string]any)
 	return d, nil
 }
 
@@ -146,6 +147,7 @@ func firstInvalidUTF8(data []byte) int {
 // gojsonschema validates.
 type converter struct {
 	d     *document
+	build bool // false: only check the tree, build no values
 	nodes int
 }
 
@@ -174,7 +176,11 @@ func (c *converter) convert(n *yaml.Node, depth int) (any, *Problem) {
 	}
 	switch n.Kind {
 	case yaml.MappingNode:
-		m := make(map[string]any, len(n.Content)/2)
+		var m map[string]any
+		if c.build {
+			m = make(map[string]any, len(n.Content)/2)
+		}
+		var keys map[string]bool // duplicate check for large mappings
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			c.nodes += 2
@@ -197,7 +203,17 @@ func (c *converter) convert(n *yaml.Node, depth int) (any, *Problem) {
 			if p != nil {
 				return nil, p
 			}
-			if _, dup := m[k.Value]; dup {
+			var dup bool
+			if len(n.Content) > 64 {
+				if keys == nil {
+					keys = make(map[string]bool, len(n.Content)/2)
+				}
+				dup = keys[k.Value]
+				keys[k.Value] = true
+			} else {
+				_, dup = firstKeyBefore(n, i)
+			}
+			if dup {
 				if c.d.probs.full() {
 					c.d.probs.dropped++
 					continue
@@ -208,7 +224,12 @@ func (c *converter) convert(n *yaml.Node, depth int) (any, *Problem) {
 					Allowed: "each key once per mapping"})
 				continue
 			}
-			m[k.Value] = cv
+			if c.build {
+				m[k.Value] = cv
+			}
+		}
+		if !c.build {
+			return nil, nil
 		}
 		return m, nil
 	case yaml.SequenceNode:
@@ -217,16 +238,28 @@ func (c *converter) convert(n *yaml.Node, depth int) (any, *Problem) {
 			return nil, &Problem{File: c.d.file, Line: n.Line, Column: n.Column,
 				Message: fmt.Sprintf("manifest has more than %d entries", maxNodes), Allowed: "a manifest of ordinary size"}
 		}
-		s := make([]any, len(n.Content))
+		var s []any
+		if c.build {
+			s = make([]any, len(n.Content))
+		}
 		for i, e := range n.Content {
 			cv, p := c.convert(e, depth+1)
 			if p != nil {
 				return nil, p
 			}
-			s[i] = cv
+			if c.build {
+				s[i] = cv
+			}
+		}
+		if !c.build {
+			return nil, nil
 		}
 		return s, nil
 	case yaml.ScalarNode:
+		if !c.build {
+			c.checkTag(n)
+			return nil, nil
+		}
 		return c.scalar(n), nil
 	}
 	return nil, &Problem{File: c.d.file, Line: n.Line, Column: n.Column, Message: "unsupported YAML node"}
@@ -265,6 +298,27 @@ func (c *converter) scalar(n *yaml.Node) any {
 			Message: fmt.Sprintf("YAML tag %s is not supported", tag), Allowed: "plain values without tags"})
 		return n.Value
 	}
+}
+
+// checkTag reports a scalar's unsupported tag, as scalar does.
+func (c *converter) checkTag(n *yaml.Node) {
+	switch tag := n.ShortTag(); tag {
+	case "!!str", "!!timestamp", "!!binary", "!!null", "!!bool", "!!int", "!!float":
+	default:
+		c.scalar(n)
+	}
+}
+
+// firstKeyBefore reports whether the key at index i of mapping m appeared
+// before it.
+func firstKeyBefore(m *yaml.Node, i int) (*yaml.Node, bool) {
+	k := m.Content[i].Value
+	for j := 0; j < i; j += 2 {
+		if m.Content[j].Kind == yaml.ScalarNode && m.Content[j].Value == k {
+			return m.Content[j], true
+		}
+	}
+	return nil, false
 }
 
 // firstKey finds the first key named k in mapping m.
