@@ -30,8 +30,8 @@ func LoadWithConfig(filename string, data []byte, cfg *Config) (*Job, error) {
 	}
 	d.checkDuration([]string{"timeout"})
 	job := decodeJob(d.root)
-	job.Path = filename
-	job.Dir = path.Dir(filename)
+	job.Path = path.Clean(filename)
+	job.Dir = path.Dir(job.Path)
 	c := jobChecker{d: d, job: &job, cfg: cfg}
 	c.check()
 	if len(d.probs.list) > 0 {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -188,6 +189,7 @@ var checkCases = []struct {
 	{name: "gpu type", body: "resources: {gpu: one}\n", field: "resources.gpu", want: "whole number"},
 	{name: "gpu float", body: "resources: {gpu: 1.5}\n", field: "resources.gpu", want: "whole number"},
 	{name: "gpu negative", body: "resources: {gpu: -1}\n", field: "resources.gpu", want: "at least 0"},
+	{name: "gpu overflow", body: "resources: {gpu: 99999999999999999999}\n", field: "resources.gpu", want: "at most 1024"},
 	{name: "retries high", body: "retries: 11\n", field: "retries", want: "at most 10"},
 	{name: "retries negative", body: "retries: -1\n", field: "retries", want: "at least 0"},
 	{name: "timeout text", body: "timeout: 6 hours\n", field: "timeout", want: "positive duration"},
@@ -361,6 +363,24 @@ func TestAllProblemsAtOnce(t *testing.T) {
 	for _, f := range []string{"apiVersion", "comand", "command", "image", "resources.gpu", "resources.cpu", "retries", "on.schedule[0].cron"} {
 		if !fields[f] {
 			t.Errorf("no problem on %s; got:\n%v", f, err)
+		}
+	}
+}
+
+// TestMetricPatternParse: checking a pattern by parsing it accepts and
+// refuses exactly what regexp.Compile does, and counts groups the same.
+func TestMetricPatternParse(t *testing.T) {
+	for _, expr := range []string{
+		`loss: ([\d.]+)`, `(a)(b)`, `(?:a)(b)`, `(?P<v>x)`, `(?i)acc=(\S+)`, `\p{Greek}(x)`,
+		`(`, `a{1001}`, `x**`, `[z-a]`, `(?<n>x)`, `\8`, strings.Repeat("(", 1000) + strings.Repeat(")", 1000),
+	} {
+		re, cerr := regexp.Compile(expr)
+		_, msg := checkPattern(expr)
+		if (cerr == nil) != (msg == "" || strings.Contains(msg, "capture group")) {
+			t.Errorf("%q: regexp.Compile err %v, check %q", expr, cerr, msg)
+		}
+		if cerr == nil && (re.NumSubexp() == 1) != (msg == "") {
+			t.Errorf("%q: %d groups, check %q", expr, re.NumSubexp(), msg)
 		}
 	}
 }
