@@ -1,23 +1,17 @@
 package schema
 
+// Wording shared by the schema interpreter and the checks: how values,
+// types and examples read in a problem.
+
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
-
-// validateSchema applies a schema to d, reporting into d.probs.
-func validateSchema(d *document, cs *compiledSchema) error {
-	rules, tree, err := cs.get()
-	if err != nil {
-		return err
-	}
-	c := schemaChecker{d: d, tree: tree, path: make([]string, 0, 8)}
-	c.check(d.root, rules)
-	return nil
-}
 
 // scalarText quotes a scalar's text for a message, or names the node.
 func scalarText(n *yaml.Node) string {
@@ -118,4 +112,35 @@ func enumWords(e any) string {
 		parts[i] = fmt.Sprint(v)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// describeNode names a node's type for messages, YAML-style.
+func describeNode(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.AliasNode:
+		return "an alias"
+	}
+	switch n.ShortTag() {
+	case "!!null":
+		return "empty"
+	case "!!bool":
+		return "a boolean " + n.Value
+	case "!!int", "!!float":
+		return "a number " + n.Value
+	}
+	return "text " + quoteShort(n.Value)
+}
+
+// quoteShort quotes s for a message, cut to a readable length.
+func quoteShort(s string) string {
+	const max = 40
+	if utf8.RuneCountInString(s) > max {
+		r := []rune(s)
+		s = string(r[:max]) + "…"
+	}
+	return strconv.Quote(s)
 }
