@@ -215,8 +215,8 @@ func (c *jobChecker) datasets() {
 				"each dataset once")
 		} else {
 			names[ds.Name] = i
-			if c.cfg != nil && ds.Name != "" && !hasKey(c.cfg.Datasets, ds.Name) {
-				c.d.report(namePath, false, fmt.Sprintf("unknown dataset %q", ds.Name), knownNames("datasets", c.cfg.Datasets))
+			if c.cfg != nil && ds.Name != "" {
+				c.knownDataset(namePath, ds.Name)
 			}
 		}
 
@@ -250,6 +250,22 @@ func (c *jobChecker) datasets() {
 			}
 		}
 		mounts = append(mounts, mount{p, i})
+	}
+}
+
+// knownDataset checks that the cluster config has the dataset, in a form
+// its executor can mount.
+func (c *jobChecker) knownDataset(p []string, name string) {
+	src, ok := c.cfg.Datasets[name]
+	switch {
+	case !ok:
+		c.d.report(p, false, fmt.Sprintf("unknown dataset %q", name), knownNames("datasets", c.cfg.Datasets))
+	case c.cfg.Executor == "kube" && src.Volume == nil:
+		c.d.report(p, false, fmt.Sprintf("dataset %q has no volume in the cluster config, so Kubernetes runs cannot mount it", name),
+			"a dataset with a volume, or ask the admin to add datasets."+name+".volume")
+	case (c.cfg.Executor == "local" || c.cfg.Executor == "") && src.LocalPath == "":
+		c.d.report(p, false, fmt.Sprintf("dataset %q has no localPath in the cluster config, so local runs cannot mount it", name),
+			"a dataset with a localPath, or ask the admin to add datasets."+name+".localPath")
 	}
 }
 

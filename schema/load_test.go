@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
 )
 
 // header is the part every test manifest shares.
@@ -447,6 +449,32 @@ func TestProblemString(t *testing.T) {
 	for _, tt := range tests {
 		if got := tt.p.String(); got != tt.want {
 			t.Errorf("got %q, want %q", got, tt.want)
+		}
+	}
+}
+
+// TestDatasetForExecutor: a dataset the executor cannot mount is refused.
+func TestDatasetForExecutor(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Datasets = map[string]DatasetSource{
+		"local-only": {LocalPath: "/srv/a"},
+		"kube-only":  {Volume: &corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+	}
+	for _, tt := range []struct {
+		executor, dataset, want string
+	}{
+		{"local", "local-only", ""},
+		{"local", "kube-only", "no localPath"},
+		{"kube", "kube-only", ""},
+		{"kube", "local-only", "no volume"},
+	} {
+		cfg.Executor = tt.executor
+		_, err := LoadWithConfig("j/job.yaml", []byte(header+"datasets: [{name: "+tt.dataset+"}]\n"), cfg)
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%s/%s: %v", tt.executor, tt.dataset, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("%s/%s: %v, want %q", tt.executor, tt.dataset, err, tt.want)
 		}
 	}
 }
