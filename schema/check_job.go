@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/api/validate/content"
@@ -368,10 +369,40 @@ func (c *jobChecker) results() {
 	}
 }
 
-// checkPattern says what is wrong with a metric pattern, or "". Parsing
-// is what decides validity in regexp.Compile; compiling the program as
-// well would only cost time here.
+// patternVerdicts remembers checkPattern's answers: a syncer loads the
+// same manifests at every commit, and parsing the pattern is the dearest
+// check. Bounded, as the patterns come from repositories.
+var patternVerdicts struct {
+	sync.Mutex
+	m map[string][2]string
+}
+
+const maxPatternVerdicts = 1024
+
+// checkPattern says what is wrong with a metric pattern, or "".
 func checkPattern(expr string) (allowed, msg string) {
+	patternVerdicts.Lock()
+	v, ok := patternVerdicts.m[expr]
+	patternVerdicts.Unlock()
+	if ok {
+		return v[0], v[1]
+	}
+	allowed, msg = parsePattern(expr)
+	patternVerdicts.Lock()
+	if patternVerdicts.m == nil {
+		patternVerdicts.m = make(map[string][2]string)
+	}
+	if len(patternVerdicts.m) < maxPatternVerdicts {
+		patternVerdicts.m[expr] = [2]string{allowed, msg}
+	}
+	patternVerdicts.Unlock()
+	return allowed, msg
+}
+
+// parsePattern checks a metric pattern by parsing it: parsing is what
+// decides validity in regexp.Compile, and compiling the program as well
+// would only cost time here.
+func parsePattern(expr string) (allowed, msg string) {
 	re, err := syntax.Parse(expr, syntax.Perl)
 	if err != nil {
 		return "an RE2 regular expression with one capture group, e.g. 'loss: ([\\d.]+)'",

@@ -377,7 +377,10 @@ func TestMetricPatternParse(t *testing.T) {
 		`(`, `a{1001}`, `x**`, `[z-a]`, `(?<n>x)`, `\8`, strings.Repeat("(", 1000) + strings.Repeat(")", 1000),
 	} {
 		re, cerr := regexp.Compile(expr)
-		_, msg := checkPattern(expr)
+		_, msg := parsePattern(expr)
+		if _, cached := checkPattern(expr); cached != msg {
+			t.Errorf("%q: cached verdict %q, fresh %q", expr, cached, msg)
+		}
 		if (cerr == nil) != (msg == "" || strings.Contains(msg, "capture group")) {
 			t.Errorf("%q: regexp.Compile err %v, check %q", expr, cerr, msg)
 		}
