@@ -3,10 +3,11 @@ package schema
 import (
 	"fmt"
 	"path"
-	"regexp"
+	"regexp/syntax"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/api/validate/content"
@@ -215,8 +216,8 @@ func (c *jobChecker) datasets() {
 				"each dataset once")
 		} else {
 			names[ds.Name] = i
-			if c.cfg != nil && ds.Name != "" && !hasKey(c.cfg.Datasets, ds.Name) {
-				c.d.report(namePath, false, fmt.Sprintf("unknown dataset %q", ds.Name), knownNames("datasets", c.cfg.Datasets))
+			if c.cfg != nil && ds.Name != "" {
+				c.knownDataset(namePath, ds.Name)
 			}
 		}
 
@@ -250,6 +251,22 @@ func (c *jobChecker) datasets() {
 			}
 		}
 		mounts = append(mounts, mount{p, i})
+	}
+}
+
+// knownDataset checks that the cluster config has the dataset, in a form
+// its executor can mount.
+func (c *jobChecker) knownDataset(p []string, name string) {
+	src, ok := c.cfg.Datasets[name]
+	switch {
+	case !ok:
+		c.d.report(p, false, fmt.Sprintf("unknown dataset %q", name), knownNames("datasets", c.cfg.Datasets))
+	case c.cfg.Executor == "kube" && src.Volume == nil:
+		c.d.report(p, false, fmt.Sprintf("dataset %q has no volume in the cluster config, so Kubernetes runs cannot mount it", name),
+			"a dataset with a volume, or ask the admin to add datasets."+name+".volume")
+	case (c.cfg.Executor == "local" || c.cfg.Executor == "") && src.LocalPath == "":
+		c.d.report(p, false, fmt.Sprintf("dataset %q has no localPath in the cluster config, so local runs cannot mount it", name),
+			"a dataset with a localPath, or ask the admin to add datasets."+name+".localPath")
 	}
 }
 
@@ -346,16 +363,54 @@ func (c *jobChecker) results() {
 		}
 	}
 	for name, expr := range m.Patterns {
-		p := []string{"results", "metrics", "patterns", name}
-		re, err := regexp.Compile(expr)
-		if err != nil {
-			c.d.report(p, false, fmt.Sprintf("not a valid regular expression: %v", err),
-				"an RE2 regular expression with one capture group, e.g. 'loss: ([\\d.]+)'")
-			continue
-		}
-		if n := re.NumSubexp(); n != 1 {
-			c.d.report(p, false, fmt.Sprintf("has %d capture groups", n),
-				"exactly one capture group around the number; use (?:...) for other grouping")
+		if allowed, msg := checkPattern(expr); msg != "" {
+			c.d.report([]string{"results", "metrics", "patterns", name}, false, msg, allowed)
 		}
 	}
+}
+
+// patternVerdicts remembers checkPattern's answers: a syncer loads the
+// same manifests at every commit, and parsing the pattern is the dearest
+// check. Bounded, as the patterns come from repositories.
+var patternVerdicts struct {
+	sync.Mutex
+	m map[string][2]string
+}
+
+const maxPatternVerdicts = 1024
+
+// checkPattern says what is wrong with a metric pattern, or "".
+func checkPattern(expr string) (allowed, msg string) {
+	patternVerdicts.Lock()
+	v, ok := patternVerdicts.m[expr]
+	patternVerdicts.Unlock()
+	if ok {
+		return v[0], v[1]
+	}
+	allowed, msg = parsePattern(expr)
+	patternVerdicts.Lock()
+	if patternVerdicts.m == nil {
+		patternVerdicts.m = make(map[string][2]string)
+	}
+	if len(patternVerdicts.m) < maxPatternVerdicts {
+		patternVerdicts.m[expr] = [2]string{allowed, msg}
+	}
+	patternVerdicts.Unlock()
+	return allowed, msg
+}
+
+// parsePattern checks a metric pattern by parsing it: parsing is what
+// decides validity in regexp.Compile, and compiling the program as well
+// would only cost time here.
+func parsePattern(expr string) (allowed, msg string) {
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return "an RE2 regular expression with one capture group, e.g. 'loss: ([\\d.]+)'",
+			fmt.Sprintf("not a valid regular expression: %v", err)
+	}
+	if n := re.MaxCap(); n != 1 {
+		return "exactly one capture group around the number; use (?:...) for other grouping",
+			fmt.Sprintf("has %d capture groups", n)
+	}
+	return "", ""
 }

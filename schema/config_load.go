@@ -33,7 +33,7 @@ const (
 // is resolved (and checked to exist). On success every default is filled
 // in; otherwise the error is Problems, holding every problem found.
 func LoadConfig(filename string, data []byte) (*Config, error) {
-	d, fatal := parseDocument(filename, data)
+	d, fatal := parseDocument(filename, data, true)
 	if fatal != nil {
 		return nil, Problems{*fatal}
 	}

@@ -69,59 +69,61 @@ func TestLoadConfigGood(t *testing.T) {
 	}
 }
 
-// TestConfigChecks covers each config check with one bad value.
+// configCases covers each config check with one bad value.
+var configCases = []struct {
+	name, body, field, want string
+}{
+	{"unknown", "executer: kube\n", "executer", `did you mean "executor"?`},
+	{"kind", "apiVersion: gitlaunch.dev/v1\nkind: Job\n", "kind", `only "Config"`},
+	{"executor", "executor: docker\n", "executor", "one of: local, kube"},
+	{"namespace", "namespace: A_B\n", "namespace", "DNS-1123"},
+	{"gpu model empty", "gpuModels: {a100: {}}\n", "gpuModels.a100", "neither resource nor nodeSelector"},
+	{"gpu model name", "gpuModels: {A100: {resource: nvidia.com/gpu}}\n", "gpuModels.A100", "DNS-1123"},
+	{"gpu resource unprefixed", "gpuResource: gpu\n", "gpuResource", "prefix"},
+	{"gpu resource native", "gpuModels: {a: {resource: kubernetes.io/gpu}}\n", "gpuModels.a.resource", "kubernetes.io"},
+	{"gpu resource sub-native", "gpuResource: x.kubernetes.io/gpu\n", "gpuResource", "kubernetes.io"},
+	{"gpu resource requests", "gpuResource: requests.example.com/gpu\n", "gpuResource", "not a valid extended resource"},
+	{"selector key", "gpuModels: {a: {nodeSelector: {'a b': x}}}\n", `gpuModels.a.nodeSelector["a b"]`, "label key"},
+	{"selector value", "gpuModels: {a: {nodeSelector: {k: 'a b'}}}\n", "gpuModels.a.nodeSelector.k", "label value"},
+	{"dataset empty", "datasets: {d: {}}\n", "datasets.d", "neither volume nor localPath"},
+	{"dataset local relative", "datasets: {d: {localPath: data}}\n", "datasets.d.localPath", "absolute"},
+	{"volume unknown field", "datasets: {d: {volume: {hostpath: {path: /x}}}}\n", "datasets.d.volume.hostpath", `did you mean "hostPath"?`},
+	{"volume nested unknown", "datasets: {d: {volume: {nfs: {server: s, pth: /x}}}}\n", "datasets.d.volume.nfs.pth", `did you mean "path"?`},
+	{"volume type", "datasets: {d: {volume: {nfs: {server: s, path: /x, readOnly: 1}}}}\n", "datasets.d.volume.nfs.readOnly", "true or false"},
+	{"volume none", "datasets: {d: {volume: {}}}\n", "datasets.d.volume", "no source"},
+	{"volume two", "datasets: {d: {volume: {hostPath: {path: /a}, emptyDir: {}}}}\n", "datasets.d.volume", "2 sources"},
+	{"volume quantity", "datasets: {d: {volume: {emptyDir: {sizeLimit: big}}}}\n", "datasets.d.volume.emptyDir.sizeLimit", "quantity"},
+	{"volume quantity huge", "datasets: {d: {volume: {emptyDir: {sizeLimit: 1e999999999}}}}\n", "datasets.d.volume.emptyDir.sizeLimit", "larger than any node"},
+	{"volume not a mapping", "datasets: {d: {volume: [a]}}\n", "datasets.d.volume", "must be a mapping"},
+	{"timeout zero", "defaults: {timeout: 0s}\n", "defaults.timeout", "more than zero"},
+	{"timeout overflow", "defaults: {timeout: 99999999999h}\n", "defaults.timeout", "not a duration"},
+	{"max gpus", "defaults: {maxGPUs: -2}\n", "defaults.maxGPUs", "at least 0"},
+	{"claim name", "results: {claimName: A_B}\n", "results.claimName", "claim name"},
+	{"claim and volume", "results: {claimName: r, volume: {emptyDir: {}}}\n", "results.volume", "both set"},
+	{"mount path", "results: {mountPath: rel}\n", "results.mountPath", "absolute"},
+	{"pod template missing", "podTemplate: nope.yaml\n", "podTemplate", "no such file"},
+	{"pod template dir", "podTemplate: .\n", "podTemplate", "not a regular file"},
+	{"repo url missing", "repos: [{name: x}]\n", "repos[0].url", "missing required field"},
+	{"repo url space", "repos: [{url: 'a b'}]\n", "repos[0].url", "white space"},
+	{"repo name", "repos: [{url: x, name: A_B}]\n", "repos[0].name", "DNS-1123"},
+	{"repo default name", "repos: [{url: 'https://h/My_Repo.git'}]\n", "repos[0].name", `"My_Repo" taken from url`},
+	{"repo dup", "repos: [{url: 'https://a/ml.git'}, {url: 'https://b/ml'}]\n", "repos[1].name", "already used by repos[0]"},
+	{"repo github", "repos: [{url: x, github: acme}]\n", "repos[0].github", "owner/name"},
+	{"poll interval", "sync: {pollInterval: soon}\n", "sync.pollInterval", "positive duration"},
+	{"pod ttl", "kube: {podTTL: 0s}\n", "kube.podTTL", "more than zero"},
+	{"max runs", "sync: {maxRuns: -1}\n", "sync.maxRuns", "at least 0"},
+	{"listen", "sync: {listen: localhost}\n", "sync.listen", "host:port"},
+	{"base url", "sync: {baseURL: example.com}\n", "sync.baseURL", "http(s) URL"},
+	{"github url", "github: {baseURL: 'ftp://x'}\n", "github.baseURL", "http(s) URL"},
+	{"qps", "kube: {qps: -1}\n", "kube.qps", "at least 0"},
+	{"leader election", "kube: {leaderElection: 'yes'}\n", "kube.leaderElection", "true or false"},
+}
+
+// TestConfigChecks runs configCases.
 func TestConfigChecks(t *testing.T) {
 	const head = "apiVersion: gitlaunch.dev/v1\nkind: Config\n"
-	tests := []struct {
-		name, body, field, want string
-	}{
-		{"unknown", "executer: kube\n", "executer", `did you mean "executor"?`},
-		{"kind", "apiVersion: gitlaunch.dev/v1\nkind: Job\n", "kind", `only "Config"`},
-		{"executor", "executor: docker\n", "executor", "one of: local, kube"},
-		{"namespace", "namespace: A_B\n", "namespace", "DNS-1123"},
-		{"gpu model empty", "gpuModels: {a100: {}}\n", "gpuModels.a100", "neither resource nor nodeSelector"},
-		{"gpu model name", "gpuModels: {A100: {resource: nvidia.com/gpu}}\n", "gpuModels.A100", "DNS-1123"},
-		{"gpu resource unprefixed", "gpuResource: gpu\n", "gpuResource", "prefix"},
-		{"gpu resource native", "gpuModels: {a: {resource: kubernetes.io/gpu}}\n", "gpuModels.a.resource", "kubernetes.io"},
-		{"gpu resource sub-native", "gpuResource: x.kubernetes.io/gpu\n", "gpuResource", "kubernetes.io"},
-		{"gpu resource requests", "gpuResource: requests.example.com/gpu\n", "gpuResource", "not a valid extended resource"},
-		{"selector key", "gpuModels: {a: {nodeSelector: {'a b': x}}}\n", `gpuModels.a.nodeSelector["a b"]`, "label key"},
-		{"selector value", "gpuModels: {a: {nodeSelector: {k: 'a b'}}}\n", "gpuModels.a.nodeSelector.k", "label value"},
-		{"dataset empty", "datasets: {d: {}}\n", "datasets.d", "neither volume nor localPath"},
-		{"dataset local relative", "datasets: {d: {localPath: data}}\n", "datasets.d.localPath", "absolute"},
-		{"volume unknown field", "datasets: {d: {volume: {hostpath: {path: /x}}}}\n", "datasets.d.volume.hostpath", `did you mean "hostPath"?`},
-		{"volume nested unknown", "datasets: {d: {volume: {nfs: {server: s, pth: /x}}}}\n", "datasets.d.volume.nfs.pth", `did you mean "path"?`},
-		{"volume type", "datasets: {d: {volume: {nfs: {server: s, path: /x, readOnly: 1}}}}\n", "datasets.d.volume.nfs.readOnly", "true or false"},
-		{"volume none", "datasets: {d: {volume: {}}}\n", "datasets.d.volume", "no source"},
-		{"volume two", "datasets: {d: {volume: {hostPath: {path: /a}, emptyDir: {}}}}\n", "datasets.d.volume", "2 sources"},
-		{"volume quantity", "datasets: {d: {volume: {emptyDir: {sizeLimit: big}}}}\n", "datasets.d.volume.emptyDir.sizeLimit", "quantity"},
-		{"volume quantity huge", "datasets: {d: {volume: {emptyDir: {sizeLimit: 1e999999999}}}}\n", "datasets.d.volume.emptyDir.sizeLimit", "larger than any node"},
-		{"volume not a mapping", "datasets: {d: {volume: [a]}}\n", "datasets.d.volume", "must be a mapping"},
-		{"timeout zero", "defaults: {timeout: 0s}\n", "defaults.timeout", "more than zero"},
-		{"timeout overflow", "defaults: {timeout: 99999999999h}\n", "defaults.timeout", "not a duration"},
-		{"max gpus", "defaults: {maxGPUs: -2}\n", "defaults.maxGPUs", "at least 0"},
-		{"claim name", "results: {claimName: A_B}\n", "results.claimName", "claim name"},
-		{"claim and volume", "results: {claimName: r, volume: {emptyDir: {}}}\n", "results.volume", "both set"},
-		{"mount path", "results: {mountPath: rel}\n", "results.mountPath", "absolute"},
-		{"pod template missing", "podTemplate: nope.yaml\n", "podTemplate", "no such file"},
-		{"pod template dir", "podTemplate: .\n", "podTemplate", "not a regular file"},
-		{"repo url missing", "repos: [{name: x}]\n", "repos[0].url", "missing required field"},
-		{"repo url space", "repos: [{url: 'a b'}]\n", "repos[0].url", "white space"},
-		{"repo name", "repos: [{url: x, name: A_B}]\n", "repos[0].name", "DNS-1123"},
-		{"repo default name", "repos: [{url: 'https://h/My_Repo.git'}]\n", "repos[0].name", `"My_Repo" taken from url`},
-		{"repo dup", "repos: [{url: 'https://a/ml.git'}, {url: 'https://b/ml'}]\n", "repos[1].name", "already used by repos[0]"},
-		{"repo github", "repos: [{url: x, github: acme}]\n", "repos[0].github", "owner/name"},
-		{"poll interval", "sync: {pollInterval: soon}\n", "sync.pollInterval", "positive duration"},
-		{"pod ttl", "kube: {podTTL: 0s}\n", "kube.podTTL", "more than zero"},
-		{"max runs", "sync: {maxRuns: -1}\n", "sync.maxRuns", "at least 0"},
-		{"listen", "sync: {listen: localhost}\n", "sync.listen", "host:port"},
-		{"base url", "sync: {baseURL: example.com}\n", "sync.baseURL", "http(s) URL"},
-		{"github url", "github: {baseURL: 'ftp://x'}\n", "github.baseURL", "http(s) URL"},
-		{"qps", "kube: {qps: -1}\n", "kube.qps", "at least 0"},
-		{"leader election", "kube: {leaderElection: 'yes'}\n", "kube.leaderElection", "true or false"},
-	}
 	dir := t.TempDir()
-	for _, tt := range tests {
+	for _, tt := range configCases {
 		t.Run(tt.name, func(t *testing.T) {
 			body := head + tt.body
 			if strings.HasPrefix(tt.body, "apiVersion") {

@@ -26,7 +26,7 @@ func TestDecodeJobMatchesYAML(t *testing.T) {
 	}
 	inputs["every field"] = []byte(everyField)
 	for name, data := range inputs {
-		d, p := parseDocument(name, data)
+		d, p := parseDocument(name, data, false)
 		if p != nil {
 			t.Fatalf("%s: %v", name, p)
 		}

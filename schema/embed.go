@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
-
-	"github.com/xeipuuv/gojsonschema"
 )
 
 // JobSchemaJSON is the JSON Schema (draft-07) of job.yaml, for editors and
@@ -21,15 +19,16 @@ var JobSchemaJSON []byte
 //go:embed config.schema.json
 var ConfigSchemaJSON []byte
 
-// compiledSchema is a JSON schema compiled once for validation, plus its
-// raw tree, which Load reads for hints (known fields, patternErrorMessage,
-// examples) when it words a problem.
+// compiledSchema is a JSON schema compiled once into rules for the
+// interpreter in nodeschema.go, plus its raw tree, which is read for
+// hints (known fields, patternErrorMessage, examples) when wording a
+// problem.
 type compiledSchema struct {
 	name  string
 	raw   *[]byte
 	once  sync.Once
-	valid *gojsonschema.Schema
-	tree  map[string]any
+	rules *rule
+	tree  schemaTree
 	err   error
 }
 
@@ -39,19 +38,16 @@ var (
 )
 
 // get compiles the schema on first use. A failure is a bug in this package
-// (the embedded schema is tested), so it is returned, not hidden.
-func (s *compiledSchema) get() (*gojsonschema.Schema, map[string]any, error) {
+// (the embedded schemas are tested), so it is returned, not hidden.
+func (s *compiledSchema) get() (*rule, schemaTree, error) {
 	s.once.Do(func() {
 		if err := json.Unmarshal(*s.raw, &s.tree); err != nil {
 			s.err = fmt.Errorf("parse embedded %s: %w", s.name, err)
 			return
 		}
-		v, err := gojsonschema.NewSchema(gojsonschema.NewBytesLoader(*s.raw))
-		if err != nil {
-			s.err = fmt.Errorf("compile embedded %s: %w", s.name, err)
-			return
+		if s.rules, s.err = compileRules(s.tree); s.err != nil {
+			s.err = fmt.Errorf("compile embedded %s: %w", s.name, s.err)
 		}
-		s.valid = v
 	})
-	return s.valid, s.tree, s.err
+	return s.rules, s.tree, s.err
 }

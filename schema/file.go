@@ -20,7 +20,7 @@ func LoadFile(root, rel string, cfg *Config) (*Job, error) {
 		return nil, Problems{{File: rel, Message: msg, Allowed: allowed}}
 	}
 	clean := path.Clean(rel)
-	if rel == "" || path.IsAbs(rel) || clean == ".." || strings.HasPrefix(clean, "../") || strings.Contains(rel, "\\") {
+	if rel == "" || path.IsAbs(rel) || clean == ".." || strings.HasPrefix(clean, "../") {
 		return refuse("path leaves the repository", "a relative path inside the repository, such as mnist/job.yaml")
 	}
 	r, err := os.OpenRoot(root)

@@ -10,7 +10,8 @@ import (
 
 // FuzzLoad feeds Load arbitrary bytes. Whatever comes in, Load must
 // return promptly, without panicking, with either a named Job or
-// Problems that each name the file and a position ≥ 0.
+// Problems that each name the file and a position ≥ 0; and the schema
+// interpreter must agree with gojsonschema on the input.
 //
 // The test binary links Kubernetes' API types, so the coverage map is
 // large and minimizing an input is slow; run with a bounded minimization:
@@ -37,6 +38,7 @@ func FuzzLoad(f *testing.F) {
 			c = cfg
 		}
 		const file = "fuzz/job.yaml"
+		compareWithOracle(t, jobSchema, data)
 		start := time.Now()
 		job, err := LoadWithConfig(file, data, c)
 		if d := time.Since(start); d > 5*time.Second {
@@ -77,6 +79,7 @@ func FuzzLoadConfig(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		const file = "fuzz/gitlaunch.yaml"
+		compareWithOracle(t, configSchema, data)
 		cfg, err := LoadConfig(file, data)
 		if err == nil {
 			if cfg == nil || cfg.Executor == "" || cfg.Namespace == "" {

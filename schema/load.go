@@ -21,7 +21,7 @@ func Load(filename string, data []byte) (*Job, error) {
 // stays empty; the renderer takes the default, as it does for timeout).
 // A nil cfg is the same as Load.
 func LoadWithConfig(filename string, data []byte, cfg *Config) (*Job, error) {
-	d, fatal := parseDocument(filename, data)
+	d, fatal := parseDocument(filename, data, false)
 	if fatal != nil {
 		return nil, Problems{*fatal}
 	}
@@ -30,8 +30,8 @@ func LoadWithConfig(filename string, data []byte, cfg *Config) (*Job, error) {
 	}
 	d.checkDuration([]string{"timeout"})
 	job := decodeJob(d.root)
-	job.Path = filename
-	job.Dir = path.Dir(filename)
+	job.Path = path.Clean(filename)
+	job.Dir = path.Dir(job.Path)
 	c := jobChecker{d: d, job: &job, cfg: cfg}
 	c.check()
 	if len(d.probs.list) > 0 {

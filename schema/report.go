@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 // problemSet gathers the problems of one manifest. It keeps one problem
@@ -113,10 +115,11 @@ func (d *document) present(path ...string) bool {
 // whether it does not parse (so that decoding must skip it: a failed
 // UnmarshalText stops a decoder).
 func (d *document) checkDuration(path []string) (unparsable bool) {
-	s, ok := valueAt(d.value, path).(string)
-	if !ok {
+	_, n, found := d.lookup(path)
+	if !found || n.Kind != yaml.ScalarNode || scalarJSON(n).kind != "string" {
 		return false // absent, or not text: the schema says so
 	}
+	s := n.Value
 	v, err := time.ParseDuration(s)
 	switch {
 	case err != nil:

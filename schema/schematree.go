@@ -40,33 +40,6 @@ func (t schemaTree) collect(v any, out *schemaNode, depth int) {
 	}
 }
 
-// at returns the subschemas that apply at a document path.
-func (t schemaTree) at(path []string) schemaNode {
-	n := t.resolve(map[string]any(t))
-	for _, seg := range path {
-		var next schemaNode
-		for _, s := range n {
-			if props, ok := s["properties"].(map[string]any); ok {
-				if p, ok := props[seg]; ok {
-					next = append(next, t.resolve(p)...)
-					continue
-				}
-			}
-			if isIndex(seg) {
-				if items, ok := s["items"]; ok {
-					next = append(next, t.resolve(items)...)
-				}
-				continue
-			}
-			if ap, ok := s["additionalProperties"].(map[string]any); ok {
-				next = append(next, t.resolve(ap)...)
-			}
-		}
-		n = next
-	}
-	return n
-}
-
 // findProperty looks for a field named like name (ignoring case) anywhere
 // in the schema and returns its path, e.g. "resources.gpu", so that a
 // field written at the wrong level can be pointed home.
@@ -84,7 +57,7 @@ func (t schemaTree) findProperty(name string) string {
 					if prefix != "" {
 						full = prefix + "." + k
 					}
-					if strings.EqualFold(k, name) && prefix != "" {
+					if strings.EqualFold(k, name) {
 						found = append(found, full)
 					}
 					walk(t.resolve(p), full, depth+1)
@@ -112,27 +85,8 @@ func (n schemaNode) keyword(k string) (any, bool) {
 	return nil, false
 }
 
-func (n schemaNode) keywordAny(k string) any {
-	v, _ := n.keyword(k)
-	return v
-}
-
 func (n schemaNode) str(k string) string {
 	v, _ := n.keyword(k)
 	s, _ := v.(string)
 	return s
-}
-
-// propertyNames lists the fields the schema knows at this place, sorted.
-func (n schemaNode) propertyNames() []string {
-	var names []string
-	for _, s := range n {
-		if props, ok := s["properties"].(map[string]any); ok {
-			for k := range props {
-				names = append(names, k)
-			}
-		}
-	}
-	sort.Strings(names)
-	return names
 }

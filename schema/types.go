@@ -1,6 +1,3 @@
-// Package schema defines the gitlaunch manifests a person writes — job.yaml
-// (kind Job) and the admin's gitlaunch.yaml (kind Config) — and loads them
-// with every problem reported at once, each with its file:line:col.
 package schema
 
 import "time"
