@@ -35,6 +35,17 @@ func (f *runtimeFlags) open(ctx context.Context) (*app, error) {
 	return openApp(ctx, f.config, f.dataDir)
 }
 
+// openFor opens the app for a command, printing a config's problems one
+// per line (exit 1) rather than as one error.
+func (f *runtimeFlags) openFor(ctx context.Context, cmd *cobra.Command) (*app, error) {
+	a, err := f.open(ctx)
+	if err != nil {
+		printProblems(cmd.ErrOrStderr(), err)
+		return nil, exitError{1}
+	}
+	return a, nil
+}
+
 func addRuntimeCommands(root *cobra.Command) {
 	root.AddCommand(newSyncCmd(), newRunCmd(), newRunsCmd(), newLogsCmd(), newCancelCmd(), newCloneCmd())
 }
@@ -68,10 +79,9 @@ wait, report) and exits with status 1 if any run did not succeed.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := signalContext()
 			defer stop()
-			a, err := rf.open(ctx)
+			a, err := rf.openFor(ctx, cmd)
 			if err != nil {
-				printProblems(cmd.ErrOrStderr(), err)
-				return exitError{1}
+				return err
 			}
 			defer a.Close()
 			if err := a.tryLock(); err != nil {
@@ -210,10 +220,9 @@ its log, and exits with status 1 unless every run succeeded.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := signalContext()
 			defer stop()
-			a, err := rf.open(ctx)
+			a, err := rf.openFor(ctx, cmd)
 			if err != nil {
-				printProblems(cmd.ErrOrStderr(), err)
-				return exitError{1}
+				return err
 			}
 			defer a.Close()
 			spec, err := a.repoSpec(args[0])
