@@ -3,6 +3,7 @@ package local
 import (
 	"context"
 	"fmt"
+	"github.com/gitlaunch/gitlaunch/sync/results"
 	"log/slog"
 	"os"
 	gosync "sync"
@@ -140,10 +141,10 @@ func (f *follower) run(ctx context.Context) {
 		}
 	}
 	u := f.outcome()
-	rr := &resultReader{workspace: f.d.Workspace(), workdir: f.info.Workdir}
-	u.Artifacts = rr.artifacts(f.results.Artifacts)
-	u.Metrics = mergeMetrics(st.scan.Values(), rr.metricsFile(f.results.Metrics))
-	f.note(rr.notes...)
+	rr := &results.Reader{Workspace: f.d.Workspace(), Workdir: f.info.Workdir}
+	u.Artifacts = rr.Artifacts(f.results.Artifacts)
+	u.Metrics = results.MergeMetrics(st.scan.Values(), rr.MetricsFile(f.results.Metrics))
+	f.note(rr.Notes...)
 	st.pump(ctx, true)
 	f.e.forget(f)
 	f.e.update(ctx, f.sink, f.id, u)

@@ -3,6 +3,7 @@ package local
 import (
 	"context"
 	"errors"
+	"github.com/gitlaunch/gitlaunch/sync/results"
 	"io"
 	"os"
 	"time"
@@ -24,7 +25,7 @@ const (
 type streamer struct {
 	f     *follower
 	file  *os.File // nil when the log could not be opened
-	scan  *patternScanner
+	scan  *results.Scanner
 	buf   []byte
 	read  int64 // bytes of the file read so far
 	sent  int64 // bytes the sink accepted
@@ -40,7 +41,7 @@ func newStreamer(f *follower, file *os.File) *streamer {
 	if f.results.Metrics != nil {
 		patterns = f.results.Metrics.Patterns
 	}
-	scan, notes := newPatternScanner(patterns)
+	scan, notes := results.NewScanner(patterns)
 	f.note(notes...)
 	t := time.NewTimer(time.Hour)
 	t.Stop()

@@ -1,4 +1,4 @@
-package local
+package results
 
 import (
 	"bytes"
@@ -12,10 +12,10 @@ import (
 // maxLine caps how much of one log line the metric patterns see.
 const maxLine = 64 << 10
 
-// patternScanner applies results.metrics.patterns to the log as it streams,
+// Scanner applies results.metrics.patterns to the log as it streams,
 // line by line; for each metric the last match wins. Carriage returns end a
 // line too, so progress bars that redraw one line yield their latest value.
-type patternScanner struct {
+type Scanner struct {
 	names []string
 	res   []*regexp.Regexp
 	vals  map[string]float64
@@ -23,10 +23,10 @@ type patternScanner struct {
 	long  bool // the current line passed maxLine; the rest is ignored
 }
 
-// newPatternScanner compiles the patterns; those that do not compile or do
+// NewScanner compiles the patterns; those that do not compile or do
 // not have exactly one group are left out and described in notes.
-func newPatternScanner(patterns map[string]string) (s *patternScanner, notes []string) {
-	s = &patternScanner{vals: map[string]float64{}}
+func NewScanner(patterns map[string]string) (s *Scanner, notes []string) {
+	s = &Scanner{vals: map[string]float64{}}
 	names := make([]string, 0, len(patterns))
 	for n := range patterns {
 		names = append(names, n)
@@ -49,7 +49,7 @@ func newPatternScanner(patterns map[string]string) (s *patternScanner, notes []s
 }
 
 // Write feeds log bytes; it never fails.
-func (s *patternScanner) Write(p []byte) (int, error) {
+func (s *Scanner) Write(p []byte) (int, error) {
 	n := len(p)
 	if len(s.res) == 0 {
 		return n, nil
@@ -67,7 +67,7 @@ func (s *patternScanner) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-func (s *patternScanner) add(p []byte) {
+func (s *Scanner) add(p []byte) {
 	if s.long {
 		return
 	}
@@ -77,7 +77,7 @@ func (s *patternScanner) add(p []byte) {
 	s.line = append(s.line, p...)
 }
 
-func (s *patternScanner) endLine() {
+func (s *Scanner) endLine() {
 	if len(s.line) > 0 {
 		for i, re := range s.res {
 			m := re.FindSubmatch(s.line)
@@ -94,7 +94,7 @@ func (s *patternScanner) endLine() {
 }
 
 // Values ends the last line and returns the metrics found.
-func (s *patternScanner) Values() map[string]float64 {
+func (s *Scanner) Values() map[string]float64 {
 	s.endLine()
 	return s.vals
 }

@@ -1,4 +1,4 @@
-package local
+package results
 
 import (
 	"fmt"
@@ -22,15 +22,15 @@ func TestParseMetrics(t *testing.T) {
 		{`{"a": 1} {"b": 2}`, "", nil, "more after it"},
 		{`{"a": `, "", nil, "want a JSON object"},
 	} {
-		vals, skipped, err := parseMetrics([]byte(tc.in))
+		vals, skipped, err := ParseMetrics([]byte(tc.in))
 		if tc.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.err) {
-				t.Errorf("parseMetrics(%s): err %v, want %q", tc.in, err, tc.err)
+				t.Errorf("ParseMetrics(%s): err %v, want %q", tc.in, err, tc.err)
 			}
 			continue
 		}
 		if err != nil || fmt.Sprint(vals) != tc.vals || !slices.Equal(skipped, tc.skipped) {
-			t.Errorf("parseMetrics(%s) = %v, %v, %v; want %s, %v", tc.in, vals, skipped, err, tc.vals, tc.skipped)
+			t.Errorf("ParseMetrics(%s) = %v, %v, %v; want %s, %v", tc.in, vals, skipped, err, tc.vals, tc.skipped)
 		}
 	}
 }
@@ -38,7 +38,7 @@ func TestParseMetrics(t *testing.T) {
 func FuzzParseMetrics(f *testing.F) {
 	f.Add([]byte(`{"a": 1, "b": "x"}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		vals, _, err := parseMetrics(b)
+		vals, _, err := ParseMetrics(b)
 		if err == nil && vals == nil {
 			t.Fatal("no error and no map")
 		}
@@ -46,7 +46,7 @@ func FuzzParseMetrics(f *testing.F) {
 }
 
 func TestPatternScanner(t *testing.T) {
-	s, notes := newPatternScanner(map[string]string{
+	s, notes := NewScanner(map[string]string{
 		"acc":  `Accuracy: ([\d.]+)%`,
 		"bad":  `(`,
 		"two":  `(a)(b)`,
@@ -64,7 +64,7 @@ func TestPatternScanner(t *testing.T) {
 	}
 
 	// A line over the cap is cut, not buffered without end.
-	s2, _ := newPatternScanner(map[string]string{"v": `^v=(\d+)`})
+	s2, _ := NewScanner(map[string]string{"v": `^v=(\d+)`})
 	s2.Write([]byte("v=1" + strings.Repeat("x", 3*maxLine)))
 	if len(s2.line) != maxLine {
 		t.Errorf("line buffer %d bytes, want the cap %d", len(s2.line), maxLine)

@@ -1,4 +1,4 @@
-package local
+package results
 
 import (
 	"bytes"
@@ -21,22 +21,22 @@ const (
 	maxMetricsBytes = 1 << 20
 )
 
-// resultReader reads what a finished run left in its workspace. Notes
+// Reader reads what a finished run left in its workspace. Notes
 // explain what it skipped; they go to the run log.
-type resultReader struct {
-	workspace string // host path of the workspace
-	workdir   string // host path of the job's working directory
-	notes     []string
+type Reader struct {
+	Workspace string // host path of the workspace
+	Workdir   string // host path of the job's working directory
+	Notes     []string
 }
 
-func (r *resultReader) note(format string, a ...any) {
-	r.notes = append(r.notes, fmt.Sprintf(format, a...))
+func (r *Reader) note(format string, a ...any) {
+	r.Notes = append(r.Notes, fmt.Sprintf(format, a...))
 }
 
 // inside resolves symlinks in name and reports whether the result stays in
 // the workspace; the job controls every link there.
-func (r *resultReader) inside(name string) (string, bool) {
-	root, err := filepath.EvalSymlinks(r.workspace)
+func (r *Reader) inside(name string) (string, bool) {
+	root, err := filepath.EvalSymlinks(r.Workspace)
 	if err != nil {
 		return "", false
 	}
@@ -50,7 +50,7 @@ func (r *resultReader) inside(name string) (string, bool) {
 
 // artifacts lists the files under the workdir that match a glob, with
 // their sizes, sorted by path.
-func (r *resultReader) artifacts(globs []string) []sync.Artifact {
+func (r *Reader) Artifacts(globs []string) []sync.Artifact {
 	var pats []string
 	for _, g := range globs {
 		if err := schema.ValidGlob(g); err != nil {
@@ -62,15 +62,15 @@ func (r *resultReader) artifacts(globs []string) []sync.Artifact {
 	if len(pats) == 0 {
 		return nil
 	}
-	if _, ok := r.inside(r.workdir); !ok {
+	if _, ok := r.inside(r.Workdir); !ok {
 		r.note("artifacts: the workdir is not inside the workspace; nothing listed")
 		return nil
 	}
 	var out []sync.Artifact
 	truncated := false
-	err := filepath.WalkDir(r.workdir, func(name string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(r.Workdir, func(name string, d fs.DirEntry, err error) error {
 		if err != nil {
-			if name == r.workdir {
+			if name == r.Workdir {
 				return err
 			}
 			return nil // an unreadable folder hides only itself
@@ -78,7 +78,7 @@ func (r *resultReader) artifacts(globs []string) []sync.Artifact {
 		if d.IsDir() {
 			return nil
 		}
-		rel, err := filepath.Rel(r.workdir, name)
+		rel, err := filepath.Rel(r.Workdir, name)
 		if err != nil {
 			return nil
 		}
@@ -136,7 +136,7 @@ func matchAny(pats []string, name string) bool {
 
 // metricsFile reads the job's flat JSON object of numbers; other values are
 // skipped with a note.
-func (r *resultReader) metricsFile(m *schema.Metrics) map[string]float64 {
+func (r *Reader) MetricsFile(m *schema.Metrics) map[string]float64 {
 	if m == nil || m.File == "" {
 		return nil
 	}
@@ -144,8 +144,8 @@ func (r *resultReader) metricsFile(m *schema.Metrics) map[string]float64 {
 		r.note("metrics file %q leaves the workdir; not read", m.File)
 		return nil
 	}
-	name := filepath.Join(r.workdir, filepath.FromSlash(m.File))
-	if !exists(name) {
+	name := filepath.Join(r.Workdir, filepath.FromSlash(m.File))
+	if _, err := os.Lstat(name); err != nil {
 		r.note("metrics file %s was not written", m.File)
 		return nil
 	}
@@ -169,7 +169,7 @@ func (r *resultReader) metricsFile(m *schema.Metrics) map[string]float64 {
 		r.note("metrics file %s is over %d bytes; not read", m.File, maxMetricsBytes)
 		return nil
 	}
-	vals, skipped, err := parseMetrics(b)
+	vals, skipped, err := ParseMetrics(b)
 	if err != nil {
 		r.note("metrics file %s: %v", m.File, err)
 		return nil
@@ -180,9 +180,9 @@ func (r *resultReader) metricsFile(m *schema.Metrics) map[string]float64 {
 	return vals
 }
 
-// parseMetrics parses a flat JSON object and keeps its finite numbers;
+// ParseMetrics parses a flat JSON object and keeps its finite numbers;
 // skipped names the other keys, sorted.
-func parseMetrics(b []byte) (vals map[string]float64, skipped []string, err error) {
+func ParseMetrics(b []byte) (vals map[string]float64, skipped []string, err error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	var raw map[string]any
@@ -213,9 +213,9 @@ func parseMetrics(b []byte) (vals map[string]float64, skipped []string, err erro
 	return vals, skipped, nil
 }
 
-// mergeMetrics puts file values over pattern values: what the job wrote
+// MergeMetrics puts file values over pattern values: what the job wrote
 // deliberately wins over what was scraped from its log.
-func mergeMetrics(patterns, file map[string]float64) map[string]float64 {
+func MergeMetrics(patterns, file map[string]float64) map[string]float64 {
 	if len(patterns) == 0 && len(file) == 0 {
 		return nil
 	}
