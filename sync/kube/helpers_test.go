@@ -181,7 +181,7 @@ var runCounter atomic.Int64
 
 // harness is one test's namespace, results folder and executor.
 type harness struct {
-	t       *testing.T
+	t       testing.TB
 	env     *kubetest.Env
 	ns      string
 	results string
@@ -193,7 +193,7 @@ type harness struct {
 
 // setup starts an executor on a fresh namespace; opts may adjust its
 // options.
-func setup(t *testing.T, opts ...func(*Options)) *harness {
+func setup(t testing.TB, opts ...func(*Options)) *harness {
 	t.Helper()
 	env := kubetest.Need(t, kube)
 	h := &harness{t: t, env: env, ns: env.Namespace(t), results: t.TempDir(), sink: newRecorder()}
