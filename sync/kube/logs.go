@@ -146,7 +146,7 @@ func openLog(ctx context.Context, e *Executor, pod, container string, follow boo
 		t := metav1.NewTime(since)
 		opts.SinceTime = &t
 	}
-	rc, err := e.client.CoreV1().Pods(e.opts.Namespace).GetLogs(pod, opts).Stream(ctx)
+	rc, err := e.aux.CoreV1().Pods(e.opts.Namespace).GetLogs(pod, opts).Stream(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("log of %s/%s: %w", pod, container, err)
 	}
