@@ -42,9 +42,9 @@ KWOK_RECIPE=r1
 
 mkdir -p "$BIN_DIR"
 
-# Each binary records the version it was built from in a stamp file next to
-# it, so a version bump of etcd or kwok (which do not key the directory)
-# rebuilds only that binary.
+# Each binary records how it was built (version and recipe) in a stamp file
+# next to it, so that a version bump of etcd or kwok (which do not key the
+# directory) rebuilds only that binary.
 # have NAME STAMP: NAME is built and was built as STAMP says.
 have() {
 	[[ -x "$BIN_DIR/$1" && -f "$BIN_DIR/.$1.version" && "$(cat "$BIN_DIR/.$1.version")" == "$2" ]]
@@ -52,38 +52,29 @@ have() {
 
 stamp() { printf '%s\n' "$2" >"$BIN_DIR/.$1.version"; }
 
-# quiet CMD...: runs CMD with its output in a file, shown only if it fails.
-quiet() {
-	local out
-	out="$(mktemp "${TMPDIR:-/tmp}/gitlaunch-kube-tools-log.XXXXXX")"
-	if "$@" >"$out" 2>&1; then
-		rm -f "$out"
-		return 0
-	fi
-	cat "$out" >&2
-	rm -f "$out"
-	return 1
-}
-
-tmp_dirs=()
+# WORK holds the throwaway wrapper modules and logs; it goes away on exit.
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/gitlaunch-kube-tools.XXXXXX")"
 cleanup() {
-	local d
-	for d in "${tmp_dirs[@]}"; do
-		chmod -R u+w "$d" 2>/dev/null || true
-		rm -rf "$d"
-	done
+	chmod -R u+w "$WORK" 2>/dev/null || true
+	rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-# new_wrapper MODULE VERSION: prints a temp dir holding a throwaway module that
+# quiet CMD...: runs CMD with its output in a file, shown only if it fails.
+quiet() {
+	if "$@" >"$WORK/quiet.log" 2>&1; then
+		return 0
+	fi
+	cat "$WORK/quiet.log" >&2
+	return 1
+}
+
+# new_wrapper NAME MODULE VERSION: makes $WORK/NAME a throwaway module that
 # requires MODULE@VERSION.
 new_wrapper() {
-	local dir
-	dir="$(mktemp -d "${TMPDIR:-/tmp}/gitlaunch-kube-tools.XXXXXX")"
-	tmp_dirs+=("$dir")
-	(cd "$dir" && go mod init gitlaunch.local/kubetools >/dev/null 2>&1 &&
-		go mod edit -require="$1@$2")
-	printf '%s\n' "$dir"
+	mkdir -p "$WORK/$1"
+	(cd "$WORK/$1" && quiet go mod init gitlaunch.local/kubetools &&
+		go mod edit -require="$2@$3")
 }
 
 kube_wrapper=""
@@ -96,7 +87,8 @@ kube_wrapper_dir() {
 		return
 	fi
 	local info gomod staging_version mods m
-	if ! info="$(go mod download -json "k8s.io/kubernetes@${KUBE_VERSION}" 2>&1)"; then
+	# (Run outside any module, so that no go.sum is touched.)
+	if ! info="$(cd "$WORK" && go mod download -json "k8s.io/kubernetes@${KUBE_VERSION}" 2>&1)"; then
 		log "cannot download k8s.io/kubernetes@${KUBE_VERSION}:"
 		printf '%s\n' "$info" >&2
 		exit 1
@@ -116,7 +108,8 @@ kube_wrapper_dir() {
 		log "no staging modules found in $gomod"
 		exit 1
 	fi
-	kube_wrapper="$(new_wrapper k8s.io/kubernetes "$KUBE_VERSION")"
+	kube_wrapper="$WORK/kubernetes"
+	new_wrapper kubernetes k8s.io/kubernetes "$KUBE_VERSION"
 	local args=()
 	for m in "${mods[@]}"; do
 		args+=("-replace=${m}=${m}@${staging_version}")
@@ -157,10 +150,10 @@ build_etcd() {
 	if have etcd "$ETCD_VERSION $ETCD_RECIPE"; then
 		return
 	fi
-	local dir start=$SECONDS
+	local start=$SECONDS
 	log "building etcd ${ETCD_VERSION}"
-	dir="$(new_wrapper go.etcd.io/etcd/server/v3 "$ETCD_VERSION")"
-	(cd "$dir" &&
+	new_wrapper etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION"
+	(cd "$WORK/etcd" &&
 		quiet go get "go.etcd.io/etcd/server/v3@${ETCD_VERSION}" &&
 		go build "${BUILD_FLAGS[@]}" -o "$BIN_DIR/etcd.tmp" go.etcd.io/etcd/server/v3)
 	mv "$BIN_DIR/etcd.tmp" "$BIN_DIR/etcd"
@@ -172,12 +165,12 @@ build_kwok() {
 	if have kwok "$KWOK_VERSION $KWOK_RECIPE"; then
 		return
 	fi
-	local dir start=$SECONDS
+	local start=$SECONDS
 	log "building kwok ${KWOK_VERSION}"
-	dir="$(mktemp -d "${TMPDIR:-/tmp}/gitlaunch-kube-tools.XXXXXX")"
-	tmp_dirs+=("$dir")
-	(cd "$dir" && GOBIN="$dir" go install "${BUILD_FLAGS[@]}" "sigs.k8s.io/kwok/cmd/kwok@${KWOK_VERSION}")
-	mv "$dir/kwok" "$BIN_DIR/kwok"
+	mkdir -p "$WORK/kwok"
+	(cd "$WORK/kwok" && GOBIN="$WORK/kwok" go install "${BUILD_FLAGS[@]}" "sigs.k8s.io/kwok/cmd/kwok@${KWOK_VERSION}")
+	mv "$WORK/kwok/kwok" "$BIN_DIR/kwok.tmp"
+	mv "$BIN_DIR/kwok.tmp" "$BIN_DIR/kwok"
 	stamp kwok "$KWOK_VERSION $KWOK_RECIPE"
 	log "built kwok in $((SECONDS - start)) s"
 }

@@ -31,6 +31,11 @@
 // lets a test ask for a Pod that fails with a given exit code, is OOMKilled,
 // stays in ImagePullBackOff, or keeps running.
 //
+// Pod logs are served by kwok through the API server (pods/log, "kubectl
+// logs"): every container shows the lines given to SetPodLog and
+// AppendPodLog, unless SetContainerLog gave it its own. Followed streams
+// stay open until the client stops reading, even after the Pod finished.
+//
 // The test cluster has no kube-controller-manager: no Job controller, no
 // garbage collector, no namespace deletion (deleted namespaces stay
 // Terminating), and no automatic "default" ServiceAccount (Namespace creates
