@@ -135,6 +135,7 @@ func TestUnschedulableGPURequestStaysPending(t *testing.T) {
 			reason = x.Reason
 		}
 	}
+	t.Logf("pending reason: %s", reason)
 	if !strings.Contains(reason, "Insufficient nvidia.com/gpu") || strings.Contains(reason, "preemption") {
 		t.Errorf("reason %q should name nvidia.com/gpu, without the preemption note", reason)
 	}
