@@ -59,6 +59,17 @@
 // process resumes there (a crash repeats at most one period's lines).
 // When the clone step fails, its output is added to the run's log.
 //
+// # Clients
+//
+// The executor has two clients, each limited to Options.QPS and Burst
+// (defaults 20 and 50): one creates, reads and cancels Pods and feeds the
+// informer; the other streams logs, writes annotations and deletes
+// finished Pods, so that neither log reconnects nor clean-up delay a
+// launch. At the defaults Pods are created at about 20 per second; a
+// cluster that must start a burst of 1,000 runs at 100/s or more needs
+// QPS of 100 or more (measured: 130/s at QPS 1000 with the engine's one
+// Start at a time, 268/s with 16 callers).
+//
 // # Results and clean-up
 //
 // After the terminal state, with Options.ResultsDir set, artifacts (the

@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/gitlaunch/gitlaunch/render"
@@ -39,9 +40,14 @@ const runIndex = "run-id"
 // informer on the namespace's gitlaunch Pods. Its methods are safe for
 // concurrent use.
 type Executor struct {
-	opts    Options
-	log     *slog.Logger
+	opts Options
+	log  *slog.Logger
+	// client creates, reads and cancels Pods and feeds the informer; aux
+	// streams logs and does the housekeeping (annotations, deleting
+	// finished Pods). Each has its own QPS/Burst limiter, so that log
+	// reconnects and clean-up never hold back launching.
 	client  kubernetes.Interface
+	aux     kubernetes.Interface
 	factory informers.SharedInformerFactory
 	pods    cache.SharedIndexInformer
 	lister  corelisters.PodNamespaceLister
@@ -74,8 +80,14 @@ func New(ctx context.Context, opts Options) (*Executor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kube: client: %w", err)
 	}
+	auxCfg := rest.CopyConfig(cfg)
+	auxCfg.UserAgent += "-logs"
+	aux, err := kubernetes.NewForConfig(auxCfg)
+	if err != nil {
+		return nil, fmt.Errorf("kube: client: %w", err)
+	}
 	e := &Executor{
-		opts: o, log: o.Logger, client: client,
+		opts: o, log: o.Logger, client: client, aux: aux,
 		byPod: map[string]*follower{}, byRun: map[string]*follower{},
 	}
 	e.factory = informers.NewSharedInformerFactoryWithOptions(client, 0,
@@ -155,9 +167,11 @@ func (e *Executor) poke(obj any) {
 	}
 }
 
-// register makes f receive its Pod's events; false when the executor is
-// closed or already follows the run.
-func (e *Executor) register(f *follower) (*follower, error) {
+// register makes f receive its Pod's events and counts it among the
+// goroutines Close waits for; old is the follower already following the
+// run (then nothing was registered). A registered follower must be
+// started (follow) or dropped (abandon).
+func (e *Executor) register(f *follower) (old *follower, err error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed {
@@ -174,7 +188,14 @@ func (e *Executor) register(f *follower) (*follower, error) {
 	}
 	e.byRun[f.runID] = f
 	e.byPod[f.pod] = f
+	e.wg.Add(1)
 	return nil, nil
+}
+
+// abandon drops a registered follower that was not started.
+func (e *Executor) abandon(f *follower) {
+	e.forget(f)
+	e.wg.Done()
 }
 
 // forget unregisters f: a follower does so before its terminal update.
@@ -189,9 +210,8 @@ func (e *Executor) forget(f *follower) {
 	}
 }
 
-// follow starts f's goroutine.
+// follow starts a registered follower's goroutine.
 func (e *Executor) follow(f *follower) {
-	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
 		defer e.forget(f)
@@ -214,12 +234,13 @@ func (e *Executor) runPods(runID string) []*corev1.Pod {
 	return out
 }
 
-// deletePod deletes a Pod, only the one with uid when given.
-func (e *Executor) deletePod(ctx context.Context, p *corev1.Pod, grace time.Duration) error {
+// deletePod deletes a Pod (only the one with its UID, when known) through
+// client.
+func deletePod(ctx context.Context, client kubernetes.Interface, ns string, p *corev1.Pod, grace time.Duration) error {
 	secs := int64(grace / time.Second)
 	opts := metav1.DeleteOptions{GracePeriodSeconds: &secs}
 	if p.UID != "" {
 		opts.Preconditions = &metav1.Preconditions{UID: &p.UID}
 	}
-	return e.client.CoreV1().Pods(e.opts.Namespace).Delete(ctx, p.Name, opts)
+	return client.CoreV1().Pods(ns).Delete(ctx, p.Name, opts)
 }

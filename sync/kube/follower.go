@@ -324,7 +324,7 @@ func (f *follower) cleanup(ctx context.Context, p *corev1.Pod) {
 	if !finished || f.e.opts.PodTTL == 0 {
 		// A Pod that never finished (an image that cannot be pulled)
 		// would wait forever.
-		if err := f.e.deletePod(ctx, p, f.e.opts.CancelGrace); err != nil && !apierrors.IsNotFound(err) {
+		if err := deletePod(ctx, f.e.aux, f.e.opts.Namespace, p, f.e.opts.CancelGrace); err != nil && !apierrors.IsNotFound(err) {
 			f.log.Warn("kube: delete Pod", "err", err)
 		}
 		return

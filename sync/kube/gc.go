@@ -54,7 +54,7 @@ func (e *Executor) sweep(ctx context.Context) {
 		if followed {
 			continue
 		}
-		if err := e.deletePod(ctx, p, 0); err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+		if err := deletePod(ctx, e.aux, e.opts.Namespace, p, 0); err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 			e.log.Warn("kube: delete finished Pod", "pod", p.Name, "err", err)
 			continue
 		}
@@ -96,7 +96,7 @@ func (e *Executor) annotate(ctx context.Context, p *corev1.Pod, key, value strin
 	if err != nil {
 		return err
 	}
-	_, err = e.client.CoreV1().Pods(e.opts.Namespace).Patch(ctx, p.Name, types.MergePatchType, patch, metav1.PatchOptions{})
+	_, err = e.aux.CoreV1().Pods(e.opts.Namespace).Patch(ctx, p.Name, types.MergePatchType, patch, metav1.PatchOptions{})
 	if err != nil {
 		return fmt.Errorf("annotate Pod %s: %w", p.Name, err)
 	}

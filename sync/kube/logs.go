@@ -29,23 +29,22 @@ type logStream struct {
 	pod       string
 	container string
 	deliver   func(ctx context.Context, p []byte)
-	// ended is closed by the follower when the container has stopped (or
-	// the Pod is gone): the next read is the last one.
-	ended     chan struct{}
-	endedOnce gosync.Once
+	// ended is cancelled by the follower when the container has stopped
+	// (or the Pod is gone): a followed stream is cut (not every server
+	// ends it), and the next read, without Follow, is the last one.
+	ended context.Context
+	end   context.CancelFunc
 
 	mu     gosync.Mutex
 	filter logFilter // guarded by mu while streaming; the cursor is read by the follower
 }
 
 func newLogStream(e *Executor, runID, pod, container string, from logCursor, deliver func(context.Context, []byte)) *logStream {
-	s := &logStream{e: e, runID: runID, pod: pod, container: container, deliver: deliver, ended: make(chan struct{})}
+	s := &logStream{e: e, runID: runID, pod: pod, container: container, deliver: deliver}
+	s.ended, s.end = context.WithCancel(context.Background())
 	s.filter.cur = from
 	return s
 }
-
-// end tells the stream that the container stopped.
-func (s *logStream) end() { s.endedOnce.Do(func() { close(s.ended) }) }
 
 func (s *logStream) cursor() logCursor {
 	s.mu.Lock()
@@ -59,13 +58,15 @@ func (s *logStream) run(ctx context.Context) {
 	wait := logRetryMin
 	finalTries := 0
 	for {
-		last := false
-		select {
-		case <-s.ended:
-			last = true
-		default:
+		last := s.ended.Err() != nil
+		rctx, cancel := context.WithCancel(ctx)
+		stop := func() bool { return false }
+		if !last {
+			stop = context.AfterFunc(s.ended, cancel)
 		}
-		n, err := s.read(ctx, !last)
+		n, err := s.read(rctx, !last)
+		stop()
+		cancel()
 		if ctx.Err() != nil {
 			return
 		}
@@ -94,7 +95,7 @@ func (s *logStream) run(ctx context.Context) {
 		case <-ctx.Done():
 			t.Stop()
 			return
-		case <-s.ended:
+		case <-s.ended.Done():
 			t.Stop()
 		case <-t.C:
 		}
@@ -145,7 +146,7 @@ func openLog(ctx context.Context, e *Executor, pod, container string, follow boo
 		t := metav1.NewTime(since)
 		opts.SinceTime = &t
 	}
-	rc, err := e.client.CoreV1().Pods(e.opts.Namespace).GetLogs(pod, opts).Stream(ctx)
+	rc, err := e.aux.CoreV1().Pods(e.opts.Namespace).GetLogs(pod, opts).Stream(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("log of %s/%s: %w", pod, container, err)
 	}

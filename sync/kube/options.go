@@ -36,8 +36,11 @@ type Options struct {
 	Kubeconfig string
 	// Namespace where run Pods are created and watched (required).
 	Namespace string
-	// QPS and Burst bound the client's request rate (defaults 20 and 50).
-	// They replace Config's values.
+	// QPS and Burst bound the request rate (defaults 20 and 50) of each of
+	// the executor's two clients: one launches, reads and cancels Pods,
+	// the other streams logs and cleans up. They replace Config's values.
+	// At the defaults, Pods are created at about 20/s; a burst of 1,000
+	// runs at 100/s or more needs QPS ≥ 100.
 	QPS   float32
 	Burst int
 	// PodTTL is how long a finished Pod stays after its logs and results

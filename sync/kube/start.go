@@ -33,18 +33,18 @@ func (e *Executor) Start(ctx context.Context, l sync.Launch, sink sync.Sink) err
 	case apierrors.IsAlreadyExists(err):
 		existing, gerr := e.getPod(ctx, pod.Name)
 		if gerr != nil {
-			e.forget(f)
+			e.abandon(f)
 			return fmt.Errorf("kube start %s: Pod %s exists but cannot be read: %w", l.Run.ID, pod.Name, gerr)
 		}
 		if got := existing.Labels[render.LabelRunID]; got != runLabel(l.Run.ID) {
-			e.forget(f)
+			e.abandon(f)
 			return fmt.Errorf("kube start %s: Pod %s exists and belongs to run %q", l.Run.ID, pod.Name, got)
 		}
 		e.log.Info("kube: Pod exists; adopting it", "run", l.Run.ID, "pod", pod.Name)
 		f.initial = existing
 		f.adopted(existing)
 	default:
-		e.forget(f)
+		e.abandon(f)
 		return fmt.Errorf("kube start %s: create Pod %s: %w", l.Run.ID, pod.Name, err)
 	}
 	e.follow(f)
@@ -91,7 +91,7 @@ func (e *Executor) Cancel(ctx context.Context, runID string) error {
 		var errs []error
 		for _, p := range e.runPods(runLabel(runID)) {
 			if p.DeletionTimestamp == nil && p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed {
-				if err := e.deletePod(ctx, p, e.opts.CancelGrace); err != nil && !apierrors.IsNotFound(err) {
+				if err := deletePod(ctx, e.client, e.opts.Namespace, p, e.opts.CancelGrace); err != nil && !apierrors.IsNotFound(err) {
 					errs = append(errs, err)
 				}
 			}
@@ -103,7 +103,7 @@ func (e *Executor) Cancel(ctx context.Context, runID string) error {
 	if p, err := e.lister.Get(f.pod); err == nil {
 		target = p
 	}
-	err := e.deletePod(ctx, target, e.opts.CancelGrace)
+	err := deletePod(ctx, e.client, e.opts.Namespace, target, e.opts.CancelGrace)
 	f.poke()
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("kube cancel %s: delete Pod %s: %w", runID, f.pod, err)
