@@ -3,6 +3,7 @@ package kube
 import (
 	"context"
 	"fmt"
+	"github.com/gitlaunch/gitlaunch/sync/results"
 	"log/slog"
 	"sync/atomic"
 	"time"
@@ -48,7 +49,7 @@ type follower struct {
 	logs         *logStream
 	logsStop     context.CancelFunc
 	logsDone     chan struct{}
-	scan         *metricScanner
+	scan         *results.Scanner
 	notes        []string
 }
 
@@ -67,7 +68,7 @@ func newFollower(e *Executor, l sync.Launch, pod string, sink sync.Sink) *follow
 	if l.Job != nil && l.Job.Results.Metrics != nil {
 		patterns = l.Job.Results.Metrics.Patterns
 	}
-	f.scan, f.notes = newMetricScanner(patterns)
+	f.scan, f.notes = results.NewScanner(patterns)
 	return f
 }
 
@@ -299,12 +300,12 @@ func (f *follower) finish(ctx context.Context, p *corev1.Pod, v verdict) {
 		if err != nil {
 			f.notes = append(f.notes, "results not read: "+err.Error())
 		} else {
-			u.Artifacts = r.artifacts(f.l.Job.Results.Artifacts)
-			fileMetrics = r.metricsFile(f.l.Job.Results.Metrics)
-			f.notes = append(f.notes, r.notes...)
+			u.Artifacts = r.Artifacts(f.l.Job.Results.Artifacts)
+			fileMetrics = r.MetricsFile(f.l.Job.Results.Metrics)
+			f.notes = append(f.notes, r.Notes...)
 		}
 	}
-	u.Metrics = mergeMetrics(f.scan.Values(), fileMetrics)
+	u.Metrics = results.MergeMetrics(f.scan.Values(), fileMetrics)
 	f.note(ctx, f.notes...)
 	// Unregister first: a Start that follows the terminal update (a retry)
 	// must not find this follower.

@@ -53,17 +53,17 @@ func TestResults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := r.artifacts([]string{"*.pt", "out/**/*.png", "bad/[", "missing/*"})
+	got := r.Artifacts([]string{"*.pt", "out/**/*.png", "bad/[", "missing/*"})
 	want := []sync.Artifact{{Path: "mnist_cnn.pt", Size: 8}, {Path: "out/a.png", Size: 1}, {Path: "out/deep/b.png", Size: 2}, {Path: "out/ok.png", Size: 8}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("artifacts %+v\nwant %+v", got, want)
 	}
-	m := r.metricsFile(&schema.Metrics{File: "metrics.json"})
+	m := r.MetricsFile(&schema.Metrics{File: "metrics.json"})
 	if !reflect.DeepEqual(m, map[string]float64{"loss": 0.25, "acc": 97}) {
 		t.Errorf("metrics %v", m)
 	}
-	notes := strings.Join(r.notes, "\n")
-	for _, want := range []string{`glob "bad/["`, "out/leak.png links out", `"big" is not a finite number`, `"note" is not a finite number`} {
+	notes := strings.Join(r.Notes, "\n")
+	for _, want := range []string{`bad pattern "["`, "out/leak.png is a link out of the workspace", `"big" is not a number`, `"note" is not a number`} {
 		if !strings.Contains(notes, want) {
 			t.Errorf("notes lack %q:\n%s", want, notes)
 		}
@@ -83,16 +83,16 @@ func TestResultsProblems(t *testing.T) {
 	}
 	for file, want := range map[string]string{
 		"absent.json":    "was not written",
-		"link.json":      "links out of the workspace",
+		"link.json":      "link out of the workspace",
 		"many.json":      "found more after it",
-		"../escape.json": "leaves the job's folder",
+		"../escape.json": "leaves the workdir",
 	} {
-		r.notes = nil
-		if m := r.metricsFile(&schema.Metrics{File: file}); m != nil {
+		r.Notes = nil
+		if m := r.MetricsFile(&schema.Metrics{File: file}); m != nil {
 			t.Errorf("%s: read %v", file, m)
 		}
-		if len(r.notes) != 1 || !strings.Contains(r.notes[0], want) {
-			t.Errorf("%s: notes %q, want %q", file, r.notes, want)
+		if len(r.Notes) != 1 || !strings.Contains(r.Notes[0], want) {
+			t.Errorf("%s: notes %q, want %q", file, r.Notes, want)
 		}
 	}
 
@@ -109,42 +109,7 @@ func TestResultsProblems(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a := r.artifacts([]string{"*"}); a != nil || len(r.notes) != 1 {
-		t.Errorf("missing workspace: %v, notes %q", a, r.notes)
-	}
-}
-
-func TestMetricScanner(t *testing.T) {
-	s, notes := newMetricScanner(map[string]string{
-		"accuracy": `Accuracy: \d+/\d+ \(([\d.]+)%\)`,
-		"loss":     `loss=([\d.e-]+)`,
-		"bad":      `(`,
-		"twogroup": `(a)(b)`,
-	})
-	if len(notes) != 2 {
-		t.Errorf("notes %q", notes)
-	}
-	for _, chunk := range []string{"Test set: Accuracy: 97", "/100 (97.00%)\nloss=0.5\rloss=0.25\r", "Accuracy: 9/10 (90.0%)\nloss=inf\nloss=1e-3"} {
-		_, _ = s.Write([]byte(chunk))
-	}
-	got := s.Values()
-	want := map[string]float64{"accuracy": 90, "loss": 0.001}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("got %v, want %v", got, want)
-	}
-	empty, _ := newMetricScanner(nil)
-	_, _ = empty.Write([]byte("Accuracy: 1/1 (100%)\n"))
-	if v := empty.Values(); v != nil {
-		t.Errorf("no patterns: %v", v)
-	}
-}
-
-func TestMergeMetrics(t *testing.T) {
-	got := mergeMetrics(map[string]float64{"a": 1, "b": 2}, map[string]float64{"b": 3})
-	if !reflect.DeepEqual(got, map[string]float64{"a": 1, "b": 3}) {
-		t.Errorf("got %v", got)
-	}
-	if mergeMetrics(nil, map[string]float64{}) != nil {
-		t.Error("nothing should merge to nil")
+	if a := r.Artifacts([]string{"*"}); a != nil || len(r.Notes) != 1 {
+		t.Errorf("missing workspace: %v, notes %q", a, r.Notes)
 	}
 }
