@@ -17,8 +17,9 @@ const (
 	DefaultCloneImage   = "ghcr.io/gitlaunch/gitlaunch:latest"
 	DefaultDataDir      = ".gitlaunch"
 	DefaultMaxRuns      = 4
-	DefaultKubeQPS      = 20
-	DefaultKubeBurst    = 50
+	DefaultKubeMaxRuns  = 1000
+	DefaultKubeQPS      = 200
+	DefaultKubeBurst    = 400
 	DefaultJobTimeout   = 24 * time.Hour
 	DefaultPollInterval = 30 * time.Second
 	// DefaultWebhookPollInterval applies when GitHub webhooks are
@@ -81,6 +82,11 @@ func (c *Config) ApplyDefaults() {
 		poll = DefaultWebhookPollInterval
 	}
 	setDefault(&c.Sync.PollInterval.Duration, poll)
+	// On a cluster the scheduler queues Pods that do not fit (and says
+	// why); on one machine the syncer's own queue is the only one.
+	if c.Executor == "kube" {
+		setDefault(&c.Sync.MaxRuns, DefaultKubeMaxRuns)
+	}
 	setDefault(&c.Sync.MaxRuns, DefaultMaxRuns)
 	setDefault(&c.Sync.MissedScheduleDeadline.Duration, DefaultMissedScheduleDeadline)
 	setDefault(&c.Kube.QPS, DefaultKubeQPS)

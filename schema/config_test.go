@@ -23,7 +23,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		Repos:      []Repo{{URL: "git@github.com:acme/ml.git", Name: "ml"}},
 		Sync: SyncSettings{DataDir: ".gitlaunch", PollInterval: Duration{30 * time.Second}, MaxRuns: 4,
 			MissedScheduleDeadline: Duration{time.Hour}},
-		Kube: KubeSettings{QPS: 20, Burst: 50, PodTTL: Duration{10 * time.Minute}},
+		Kube: KubeSettings{QPS: 200, Burst: 400, PodTTL: Duration{10 * time.Minute}},
 		Dir:  "/etc/gitlaunch",
 	}
 	if !reflect.DeepEqual(cfg, want) {

@@ -123,7 +123,7 @@ wait, report) and exits with status 1 if any run did not succeed.`,
 			if gh != nil {
 				opts.Reporters = append(opts.Reporters, gh.reporter)
 				opts.PRs = gh.trust
-				if gh.secret != "" && a.cfg.Sync.PollInterval.Duration == 0 {
+				if gh.secret != "" && a.cfg.Sync.PollInterval.Duration == schema.DefaultPollInterval {
 					opts.PollInterval = webhookPollInterval
 				}
 			}

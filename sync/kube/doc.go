@@ -62,7 +62,7 @@
 // # Clients
 //
 // The executor has two clients, each limited to Options.QPS and Burst
-// (defaults 20 and 50): one creates, reads and cancels Pods and feeds the
+// (defaults 200 and 400: a burst of 1,000 runs becomes Pods in seconds): one creates, reads and cancels Pods and feeds the
 // informer; the other streams logs, writes annotations and deletes
 // finished Pods, so that neither log reconnects nor clean-up delay a
 // launch. At the defaults Pods are created at about 20 per second; a

@@ -14,8 +14,8 @@ import (
 
 // Defaults for Options fields left zero.
 const (
-	DefaultQPS          = 20
-	DefaultBurst        = 50
+	DefaultQPS          = 200
+	DefaultBurst        = 400
 	DefaultPodTTL       = 10 * time.Minute
 	DefaultCancelGrace  = 30 * time.Second
 	DefaultPullGrace    = 5 * time.Minute
@@ -36,7 +36,7 @@ type Options struct {
 	Kubeconfig string
 	// Namespace where run Pods are created and watched (required).
 	Namespace string
-	// QPS and Burst bound the request rate (defaults 20 and 50) of each of
+	// QPS and Burst bound the request rate (defaults 200 and 400: a burst of 1,000 runs becomes Pods in seconds) of each of
 	// the executor's two clients: one launches, reads and cancels Pods,
 	// the other streams logs and cleans up. They replace Config's values.
 	// At the defaults, Pods are created at about 20/s; a burst of 1,000
