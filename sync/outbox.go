@@ -32,8 +32,12 @@ func (e *Engine) DeliverReports(ctx context.Context) error {
 			continue
 		}
 		if r.State != it.State {
-			errs = append(errs, e.store.MarkDelivered(ctx, it.ID))
-			continue
+			every, ok := rep.(interface{ EveryState() bool })
+			if !ok || !every.EveryState() {
+				errs = append(errs, e.store.MarkDelivered(ctx, it.ID))
+				continue
+			}
+			r = e.asOf(ctx, r, it.State)
 		}
 		if err := rep.Report(ctx, r); err != nil {
 			next := now.Add(backoff(it.Attempts+1, 2*time.Second, 5*time.Minute))
@@ -59,4 +63,26 @@ func (e *Engine) reporter(name string) Reporter {
 		}
 	}
 	return nil
+}
+
+// asOf is the run as it was when it entered state, for reporters that show
+// every state change (a console log) rather than only the current state.
+func (e *Engine) asOf(ctx context.Context, r *Run, state State) *Run {
+	old := *r
+	old.State, old.ExitCode, old.Metrics, old.Artifacts = state, nil, nil, nil
+	old.FinishedAt = time.Time{}
+	if tr, err := e.store.Transitions(ctx, r.ID); err == nil {
+		for _, t := range tr {
+			if t.To == state {
+				old.Reason = t.Reason
+				if state == StateRunning {
+					old.StartedAt = t.At
+				}
+			}
+		}
+	}
+	if !state.Active() && state != StateRunning {
+		old.StartedAt = time.Time{}
+	}
+	return &old
 }

@@ -136,7 +136,8 @@ func TestSyncOnceRunsLogsAndRun(t *testing.T) {
 	if code != 1 {
 		t.Fatalf("sync --once with an invalid manifest exited %d: %s %s", code, out, errOut)
 	}
-	if !strings.Contains(out, "repo/hello") || !strings.Contains(out, "SUCCEEDED") || !strings.Contains(out, "INVALID") {
+	if !strings.Contains(out, "repo/hello") || !strings.Contains(out, "QUEUED") || !strings.Contains(out, "RUNNING") ||
+		!strings.Contains(out, "SUCCEEDED") || !strings.Contains(out, "INVALID") {
 		t.Errorf("console lines:\n%s", out)
 	}
 	out, _, code = gitlaunch(t, "", "runs", "--data-dir", data, "-o", "json")

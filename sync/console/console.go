@@ -28,6 +28,10 @@ func New(w io.Writer) *Reporter { return &Reporter{W: w, Now: time.Now} }
 // Name implements sync.Reporter.
 func (*Reporter) Name() string { return "console" }
 
+// EveryState asks the engine for every state change, also those a run has
+// already left: a console is a log of what happened.
+func (*Reporter) EveryState() bool { return true }
+
 // Report implements sync.Reporter.
 func (c *Reporter) Report(_ context.Context, r *sync.Run) error {
 	c.mu.Lock()
@@ -43,7 +47,7 @@ func Line(r *sync.Run, now time.Time) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s/%s %s %s", now.Format("15:04:05"), r.Repo, r.JobName, sync.ShortSHA(r.SHA), Where(r))
 	fmt.Fprintf(&b, "  %s", strings.ToUpper(string(r.State)))
-	if d := r.Duration(now); d > 0 && (r.State.Terminal() || r.State == sync.StateRunning) {
+	if d := r.Duration(now); d > 0 && r.State.Terminal() {
 		fmt.Fprintf(&b, " %s", d.Round(100*time.Millisecond))
 	}
 	if r.Reason != "" && r.State != sync.StateSucceeded {
