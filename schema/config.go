@@ -112,6 +112,9 @@ type GitHub struct {
 	BaseURL           string `yaml:"baseURL,omitempty" json:"baseURL,omitempty"` // GitHub Enterprise API URL
 	TokenFile         string `yaml:"tokenFile,omitempty" json:"tokenFile,omitempty"`
 	WebhookSecretFile string `yaml:"webhookSecretFile,omitempty" json:"webhookSecretFile,omitempty"`
+	// CommentTemplate is a file holding the pull request comment's
+	// template (Go text/template), replacing templates/comment.md.tmpl.
+	CommentTemplate string `yaml:"commentTemplate,omitempty" json:"commentTemplate,omitempty"`
 }
 
 // KubeSettings configure the Kubernetes client.

@@ -188,3 +188,40 @@ func TestVersion(t *testing.T) {
 		t.Errorf("version: %d %q", code, out)
 	}
 }
+
+// TestReadmeExamplesAreValid keeps README honest: its job.yaml and config
+// examples must load.
+func TestReadmeExamplesAreValid(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(repoRoot, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	block := func(after string) string {
+		i := strings.Index(readme, after)
+		if i < 0 {
+			t.Fatalf("README has no %q", after)
+		}
+		j := strings.Index(readme[i:], "```yaml\n") + i + len("```yaml\n")
+		k := strings.Index(readme[j:], "```") + j
+		return readme[j:k]
+	}
+	dir := t.TempDir()
+	for _, f := range []string{"pod-template.yaml", "secrets.env", "comment.md.tmpl"} {
+		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "gitlaunch.yaml"), []byte(block("## Cluster config")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "mnist"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "mnist", "job.yaml"), []byte(block("## Writing a job")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, errOut, code := gitlaunch(t, dir, "validate", "--config", "gitlaunch.yaml", "mnist"); code != 0 {
+		t.Errorf("README's examples do not validate:\n%s%s", out, errOut)
+	}
+}

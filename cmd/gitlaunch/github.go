@@ -6,6 +6,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/gitlaunch/gitlaunch/render"
 	"github.com/gitlaunch/gitlaunch/sync"
 	ghsync "github.com/gitlaunch/gitlaunch/sync/github"
 )
@@ -53,8 +54,18 @@ func setupGitHub(a *app, repos []*sync.Repo, eng func() *sync.Engine) (*githubWi
 	if secret != "" {
 		secrets = append(secrets, secret)
 	}
+	var tmpl *render.CommentTemplate
+	if p := a.resolve(a.cfg.GitHub.CommentTemplate); p != "" {
+		text, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("comment template: %w", err)
+		}
+		if tmpl, err = render.ParseCommentTemplate(string(text)); err != nil {
+			return nil, fmt.Errorf("comment template %s: %w", p, err)
+		}
+	}
 	rep, err := ghsync.NewReporter(ghsync.ReporterOptions{
-		Client: client, Store: a.store, BaseURL: a.cfg.Sync.BaseURL, Secrets: secrets, Logger: a.log,
+		Client: client, Store: a.store, BaseURL: a.cfg.Sync.BaseURL, Secrets: secrets, Logger: a.log, Template: tmpl,
 		Repos: func(name string) (*sync.Repo, bool) { return eng().Repo(name) },
 	})
 	if err != nil {
