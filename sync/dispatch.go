@@ -92,11 +92,13 @@ func (e *Engine) launchFor(r *Run) (Launch, error) {
 // the two leaves a pending run that Recover re-adopts or marks lost, never
 // one that is launched twice.
 func (e *Engine) launch(ctx context.Context, r *Run) error {
+	// The attempt is part of what is rendered (a retry's Pod has a name of
+	// its own), so count it first.
+	r.Attempt++
 	l, err := e.launchFor(r)
 	if err != nil {
 		return e.finish(ctx, r, Update{State: StateError, Reason: err.Error(), At: e.clock.Now()})
 	}
-	r.Attempt++
 	r.State, r.Reason, r.QueuePos = StatePending, "starting", 0
 	r.UpdatedAt = e.clock.Now()
 	if err := e.store.UpdateRun(ctx, r, e.names); err != nil {

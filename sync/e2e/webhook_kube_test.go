@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -22,16 +21,11 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/gitlaunch/gitlaunch/render"
-	"github.com/gitlaunch/gitlaunch/schema"
 	"github.com/gitlaunch/gitlaunch/sync"
-	gitsrc "github.com/gitlaunch/gitlaunch/sync/git"
 	"github.com/gitlaunch/gitlaunch/sync/git/gittest"
 	ghsync "github.com/gitlaunch/gitlaunch/sync/github"
-	"github.com/gitlaunch/gitlaunch/sync/kube"
 	"github.com/gitlaunch/gitlaunch/sync/kube/kubetest"
-	"github.com/gitlaunch/gitlaunch/sync/store"
 	"github.com/gitlaunch/gitlaunch/sync/web"
-	"github.com/gitlaunch/gitlaunch/templates"
 )
 
 const secret = "e2e-webhook-secret"
@@ -57,38 +51,8 @@ func TestWebhookToPod(t *testing.T) {
 	remote.Commit(t, "main", map[string]string{
 		"train/job.yaml": "apiVersion: gitlaunch.dev/v1\nkind: Job\nimage: busybox\ncommand: echo hi\nresources: {gpu: 1}\n",
 	}, "first")
-	dir := t.TempDir()
-	st, err := store.Open(ctx, filepath.Join(dir, "gitlaunch.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	src, err := gitsrc.Open(ctx, gitsrc.Options{URL: remote.URL, CacheDir: filepath.Join(dir, "git")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	exec, err := kube.New(ctx, kube.Options{Config: env.Config, Namespace: ns, QPS: 100, Burst: 200, PodTTL: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer exec.Close()
-	cfg := schema.DefaultConfig()
-	cfg.Namespace = ns
-	base, err := templates.ParsePod(templates.PodYAML)
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := sync.New(sync.Options{
-		Config: cfg, Store: st, Executor: exec, MaxRuns: 1000, PollInterval: time.Hour,
-		Repos: []*sync.Repo{{Name: "models", URL: remote.URL, Source: src, GitHub: "octo-org/models"}},
-		Render: func(job *schema.Job, r *sync.Run) (*corev1.Pod, error) {
-			return render.Pod(job, render.RunContext{RunID: r.ID, Repo: r.Repo, RepoURL: r.RepoURL, SHA: r.SHA,
-				Ref: r.Ref, Branch: r.Branch, Trigger: string(r.Trigger), Attempt: max(r.Attempt, 1)}, cfg, base)
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := newKubeEngine(t, ctx, env, ns, remote, nil)
+	eng, st := k.eng, k.store
 	hook, err := ghsync.NewWebhookHandler(ghsync.WebhookOptions{Secret: []byte(secret), Engine: eng})
 	if err != nil {
 		t.Fatal(err)

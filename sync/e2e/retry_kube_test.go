@@ -1,0 +1,84 @@
+package e2e
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/gitlaunch/gitlaunch/render"
+	"github.com/gitlaunch/gitlaunch/sync"
+	"github.com/gitlaunch/gitlaunch/sync/git/gittest"
+	"github.com/gitlaunch/gitlaunch/sync/kube/kubetest"
+	"github.com/gitlaunch/gitlaunch/templates"
+)
+
+// TestRetryAfterNodeLoss: a run's Pod vanishes while it runs (its node is
+// lost); with retries: 1 the engine launches attempt 2 as a new Pod, which
+// succeeds. A job without retries ends in error instead.
+func TestRetryAfterNodeLoss(t *testing.T) {
+	env := kubetest.Start(t)
+	ns := env.Namespace(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	remote := gittest.NewRemote(t)
+	remote.Commit(t, "main", map[string]string{
+		"retry/job.yaml":   "apiVersion: gitlaunch.dev/v1\nkind: Job\nimage: busybox\ncommand: train\nretries: 1\n",
+		"noretry/job.yaml": "apiVersion: gitlaunch.dev/v1\nkind: Job\nimage: busybox\ncommand: train\n",
+	}, "first")
+	// The admin's template makes kwok keep each Pod running for a while.
+	base, err := templates.ParsePod(templates.PodYAML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if base.Annotations == nil {
+		base.Annotations = map[string]string{}
+	}
+	base.Annotations[kubetest.AnnotationDuration] = "4s"
+	k := newKubeEngine(t, ctx, env, ns, remote, base)
+	runs, err := k.eng.PollRepo(ctx, "models")
+	if err != nil || len(runs) != 2 {
+		t.Fatalf("planned %d runs: %v", len(runs), err)
+	}
+	go k.eng.Run(ctx)
+
+	// Once both Pods run, take them away as a lost node would.
+	for _, r := range runs {
+		name := render.PodName(r.JobName, r.ID)
+		if _, err := env.WaitForPod(ctx, ns, name, kubetest.PodPhase(corev1.PodRunning)); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		grace := int64(0)
+		if err := env.Client.CoreV1().Pods(ns).Delete(ctx, name, metav1.DeleteOptions{GracePeriodSeconds: &grace}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wctx, wcancel := context.WithTimeout(ctx, 90*time.Second)
+	defer wcancel()
+	final, err := k.eng.WaitIdle(wctx, []string{runs[0].ID, runs[1].ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range final {
+		switch r.JobName {
+		case "retry":
+			if r.State != sync.StateSucceeded || r.Attempt != 2 {
+				t.Errorf("retry: %s after %d attempts (%s)", r.State, r.Attempt, r.Reason)
+			}
+			if _, err := env.Client.CoreV1().Pods(ns).Get(ctx, render.AttemptPodName(r.JobName, r.ID, 2), metav1.GetOptions{}); err != nil {
+				t.Errorf("attempt 2 Pod: %v", err)
+			}
+		case "noretry":
+			if r.State != sync.StateError || r.Attempt != 1 {
+				t.Errorf("noretry: %s after %d attempts (%s)", r.State, r.Attempt, r.Reason)
+			}
+		}
+	}
+	tr, err := k.store.Transitions(ctx, runs[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("transitions of %s: %+v", runs[0].JobName, tr)
+}
