@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 )
@@ -76,8 +77,34 @@ func newVersionCmd() *cobra.Command {
 		Short: "Print the version and commit of this build",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, err := fmt.Fprintf(cmd.OutOrStdout(), "gitlaunch %s (commit %s)\n", version, commit)
+			_, err := fmt.Fprintf(cmd.OutOrStdout(), "gitlaunch %s (commit %s)\n", version, buildCommit())
 			return err
 		},
 	}
+}
+
+// buildCommit is the commit set by the linker, else the one the Go
+// toolchain stamped (builds with VCS information), else "unknown".
+func buildCommit() string {
+	if commit != "unknown" {
+		return commit
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		rev, dirty := "", false
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				dirty = s.Value == "true"
+			}
+		}
+		if rev != "" {
+			if dirty {
+				rev += "-dirty"
+			}
+			return rev
+		}
+	}
+	return commit
 }
