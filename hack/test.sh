@@ -32,6 +32,12 @@ export GITLAUNCH_GITEA
 step "build"
 go build ./...
 go vet ./...
+unformatted=$(gofmt -l .)
+if [[ -n $unformatted ]]; then
+	echo "gofmt would change:" >&2
+	echo "$unformatted" >&2
+	exit 1
+fi
 
 step "examples"
 go run ./cmd/gitlaunch validate examples
