@@ -26,10 +26,10 @@ var commentFuncs = template.FuncMap{
 	"size":   HumanSize,
 }
 
-// Cell makes s safe inside one Markdown table cell: one line, pipes
-// escaped, HTML neutralized, control characters dropped.
-func Cell(s string) string {
-	s = strings.Map(func(r rune) rune {
+// flattenLine turns line breaks and tabs into spaces and drops other control
+// characters.
+func flattenLine(s string) string {
+	return strings.Map(func(r rune) rune {
 		switch {
 		case r == '\n' || r == '\r' || r == '\t':
 			return ' '
@@ -38,6 +38,12 @@ func Cell(s string) string {
 		}
 		return r
 	}, s)
+}
+
+// Cell makes s safe inside one Markdown table cell: one line, pipes
+// escaped, HTML neutralized, control characters dropped.
+func Cell(s string) string {
+	s = flattenLine(s)
 	s = html.EscapeString(s)
 	return strings.ReplaceAll(s, "|", `\|`)
 }
@@ -45,15 +51,7 @@ func Cell(s string) string {
 // InlineCode wraps s in a backtick code span long enough that backticks in
 // s cannot end it early.
 func InlineCode(s string) string {
-	s = strings.Map(func(r rune) rune {
-		switch {
-		case r == '\n' || r == '\r' || r == '\t':
-			return ' '
-		case unicode.IsControl(r):
-			return -1
-		}
-		return r
-	}, s)
+	s = flattenLine(s)
 	if s == "" {
 		return "` `"
 	}

@@ -14,10 +14,10 @@ import (
 	"log/slog"
 	"net/http"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/gitlaunch/gitlaunch/render"
 	"github.com/gitlaunch/gitlaunch/sync"
 )
 
@@ -70,7 +70,7 @@ func New(opts Options) (*Server, error) {
 		"short":    sync.ShortSHA,
 		"duration": func(r *sync.Run) string { return fmtDuration(r.Duration(opts.Now())) },
 		"ago":      func(t time.Time) string { return fmtDuration(opts.Now().Sub(t)) + " ago" },
-		"size":     humanSize,
+		"size":     render.HumanSize,
 		"metrics":  sortedMetrics,
 		"stamp":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
 	}
@@ -202,20 +202,6 @@ func fmtDuration(d time.Duration) string {
 	default:
 		return d.Round(time.Second).String()
 	}
-}
-
-// humanSize formats a byte count with binary units.
-func humanSize(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return strconv.FormatInt(n, 10) + " B"
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 type metric struct {
