@@ -139,6 +139,11 @@ func (f *follower) run(ctx context.Context) {
 		if err := killGroup(f.info.PID, killSignal); err != nil {
 			f.log.Warn("kill leftovers", "err", err)
 		}
+		// SIGKILL is delivered asynchronously; report the end only once
+		// the processes are gone, so the next run finds the GPU free.
+		if err := waitGroupGone(f.info.PID, 5*time.Second); err != nil {
+			f.log.Warn("processes outlived SIGKILL", "err", err)
+		}
 	}
 	u := f.outcome()
 	rr := &results.Reader{Workspace: f.d.Workspace(), Workdir: f.info.Workdir}

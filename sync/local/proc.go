@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"syscall"
+	"time"
 )
 
 // procStat is what we read from /proc/<pid>/stat: enough to tell a process
@@ -99,6 +100,21 @@ func groupMembers(pgid int) ([]procStat, error) {
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// waitGroupGone waits until no live process is left in group pgid.
+func waitGroupGone(pgid int, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		members, err := groupMembers(pgid)
+		if err != nil || len(members) == 0 {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d process(es) of group %d still alive after %s", len(members), pgid, limit)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // killGroup sends sig to every process in group pgid.
