@@ -17,7 +17,13 @@ import (
 // serveHTTP starts the syncer's HTTP server; the returned func shuts it
 // down gracefully.
 func serveHTTP(ctx context.Context, cmd *cobra.Command, a *app, eng *sync.Engine, addr string) (func(), error) {
-	h, err := web.New(web.Options{Store: a.store, Logger: a.log, Webhook: a.webhook})
+	h, err := web.New(web.Options{Store: a.store, Logger: a.log, Webhook: a.webhook,
+		// Healthy while the run store answers. A git remote or GitHub being
+		// down is not a reason to restart the syncer: runs list those.
+		Health: func(ctx context.Context) error {
+			_, err := eng.Store().ListRuns(ctx, sync.RunFilter{Limit: 1})
+			return err
+		}})
 	if err != nil {
 		return nil, err
 	}
