@@ -39,7 +39,11 @@ func serveHTTP(ctx context.Context, cmd *cobra.Command, a *app, eng *sync.Engine
 			a.log.Error("http server", "err", err)
 		}
 	}()
-	fmt.Fprintf(cmd.ErrOrStderr(), "gitlaunch: dashboard and webhooks on http://%s/\n", ln.Addr())
+	what := "dashboard"
+	if a.webhook != nil {
+		what = "dashboard and webhooks (POST /webhook)"
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "gitlaunch: %s on http://%s/\n", what, ln.Addr())
 	return func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
