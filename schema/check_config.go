@@ -152,7 +152,7 @@ func (c *configChecker) repos() {
 				"an http(s), ssh or file URL, or a local path")
 		}
 		if name == "" {
-			name = defaultRepoName(r.URL)
+			name = DefaultRepoName(r.URL)
 			if r.URL != "" && len(content.IsDNS1123Label(name)) > 0 {
 				c.d.report(namePath, false,
 					fmt.Sprintf("the name %q taken from url is not a valid repository name, so name must be set", name),

@@ -232,7 +232,7 @@ func (c *jobChecker) datasets() {
 			for _, r := range c.cfg.Repos {
 				name := r.Name
 				if name == "" {
-					name = defaultRepoName(r.URL)
+					name = DefaultRepoName(r.URL)
 				}
 				if mnt := "/mnt/" + name; name != "" && (p == mnt || strings.HasPrefix(p, mnt+"/")) {
 					c.d.report(pathPath, false, fmt.Sprintf("%q would hide repository %q, mounted at %s", p, name, mnt),

@@ -93,7 +93,7 @@ func (c *Config) ApplyDefaults() {
 	setDefault(&c.Kube.Burst, DefaultKubeBurst)
 	setDefault(&c.Kube.PodTTL.Duration, DefaultPodTTL)
 	for i := range c.Repos {
-		setDefault(&c.Repos[i].Name, defaultRepoName(c.Repos[i].URL))
+		setDefault(&c.Repos[i].Name, DefaultRepoName(c.Repos[i].URL))
 	}
 }
 
@@ -104,9 +104,9 @@ func setDefault[T comparable](field *T, value T) {
 	}
 }
 
-// defaultRepoName is a repository's name when the config gives none: the
+// DefaultRepoName is a repository's name when the config gives none: the
 // last path element of its URL (or scp-style host:path), without ".git".
-func defaultRepoName(url string) string {
+func DefaultRepoName(url string) string {
 	s := strings.TrimRight(strings.TrimSpace(url), "/")
 	if i := strings.LastIndexAny(s, "/:"); i >= 0 {
 		s = s[i+1:]

@@ -143,7 +143,7 @@ func diffRefs(repo, head string, old map[string]string, seen bool, refs map[stri
 			evs = append(evs, Event{Repo: repo, Trigger: TriggerPush, Ref: ref, Branch: b, Before: before, After: sha, Key: ref})
 			continue
 		}
-		if n, ok := pullNumber(ref); ok && seen {
+		if n, ok := PullNumber(ref); ok && seen {
 			evs = append(evs, Event{Repo: repo, Trigger: TriggerPullRequest, Ref: ref, PR: n, Base: head,
 				Before: refs["refs/heads/"+head], After: sha, Key: ref})
 		}
@@ -152,8 +152,8 @@ func diffRefs(repo, head string, old map[string]string, seen bool, refs map[stri
 	return evs
 }
 
-// pullNumber parses refs/pull/N/head.
-func pullNumber(ref string) (int, bool) {
+// PullNumber parses refs/pull/N/head.
+func PullNumber(ref string) (int, bool) {
 	rest, ok := strings.CutPrefix(ref, "refs/pull/")
 	if !ok {
 		return 0, false

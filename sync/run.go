@@ -52,6 +52,10 @@ const (
 	StateError State = "error"
 )
 
+// AllStates lists every state, in the order a run goes through them.
+var AllStates = []State{StateQueued, StateWaiting, StatePending, StateRunning,
+	StateSucceeded, StateFailed, StateTimedOut, StateCancelled, StateInvalid, StateError}
+
 // Terminal reports whether no further transition can follow.
 func (s State) Terminal() bool {
 	switch s {

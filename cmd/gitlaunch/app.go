@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -127,24 +126,12 @@ func (a *app) repoSpec(arg string) (schema.Repo, error) {
 	if spec, ok := a.specs[u]; ok {
 		return spec, nil
 	}
-	return schema.Repo{URL: u, Name: repoNameOf(u)}, nil
+	return schema.Repo{URL: u, Name: schema.DefaultRepoName(u)}, nil
 }
 
 func looksLikeSCP(s string) bool {
 	at, colon := strings.Index(s, "@"), strings.Index(s, ":")
 	return at > 0 && colon > at
-}
-
-// repoNameOf is the last path element of a URL or path, without ".git".
-func repoNameOf(u string) string {
-	p := u
-	if parsed, err := url.Parse(u); err == nil && parsed.Scheme != "" {
-		p = parsed.Path
-	} else if looksLikeSCP(u) {
-		p = u[strings.Index(u, ":")+1:]
-	}
-	p = strings.TrimSuffix(strings.TrimRight(p, "/"), ".git")
-	return filepath.Base(p)
 }
 
 // gitRepo opens (once) the bare cache of a repository.
@@ -164,7 +151,7 @@ func (a *app) gitRepo(ctx context.Context, spec schema.Repo) (*gitsrc.Repo, erro
 	}
 	name := spec.Name
 	if name == "" {
-		name = repoNameOf(spec.URL)
+		name = schema.DefaultRepoName(spec.URL)
 	}
 	r, err := gitsrc.Open(ctx, gitsrc.Options{
 		URL: spec.URL, CacheDir: gitsrc.CacheDirFor(a.dataDir, name, spec.URL), Auth: auth, Logger: a.log,
@@ -223,7 +210,7 @@ func (a *app) engineRepo(ctx context.Context, spec schema.Repo) (*sync.Repo, err
 	}
 	r := &sync.Repo{Name: spec.Name, URL: spec.URL, DefaultBranch: spec.DefaultBranch, Source: src, GitHub: spec.GitHub}
 	if r.Name == "" {
-		r.Name = repoNameOf(spec.URL)
+		r.Name = schema.DefaultRepoName(spec.URL)
 	}
 	if spec.SecretsFile != "" {
 		if r.Secrets, err = readSecretsFile(a.resolve(spec.SecretsFile)); err != nil {
@@ -240,7 +227,7 @@ type checkout struct{ a *app }
 func (c checkout) Checkout(ctx context.Context, repoURL, sha, dest string) error {
 	spec, ok := c.a.specs[repoURL]
 	if !ok {
-		spec = schema.Repo{URL: repoURL, Name: repoNameOf(repoURL)}
+		spec = schema.Repo{URL: repoURL, Name: schema.DefaultRepoName(repoURL)}
 	}
 	r, err := c.a.gitRepo(ctx, spec)
 	if err != nil {

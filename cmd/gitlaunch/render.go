@@ -73,7 +73,7 @@ base Pod template are applied.`,
 				SHA: sha, Ref: ref, Branch: sync.BranchOf(ref), PR: pr,
 				Trigger: sync.Trigger(trigger), Untrusted: untrusted, Attempt: 1,
 			}
-			if n, ok := pullNumberOf(ref); ok && pr == 0 {
+			if n, ok := sync.PullNumber(ref); ok && pr == 0 {
 				run.PR = n
 			}
 			run.ID = sync.RunID(run.Repo, run.JobPath, run.SHA, run.Trigger, run.Ref)
@@ -175,12 +175,4 @@ func repoTop(dir string) string {
 		}
 		d = parent
 	}
-}
-
-func pullNumberOf(ref string) (int, bool) {
-	var n int
-	if _, err := fmt.Sscanf(ref, "refs/pull/%d/head", &n); err != nil || n <= 0 {
-		return 0, false
-	}
-	return n, true
 }

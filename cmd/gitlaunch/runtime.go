@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -403,7 +404,7 @@ func newRunsCmd() *cobra.Command {
 			f := sync.RunFilter{Repo: repo, Limit: limit}
 			for _, s := range states {
 				st := sync.State(s)
-				if !knownState(st) {
+				if !slices.Contains(sync.AllStates, st) {
 					return fmt.Errorf("unknown state %q (states: %s)", s, strings.Join(stateNames(), ", "))
 				}
 				f.States = append(f.States, st)
@@ -450,21 +451,9 @@ func newRunsCmd() *cobra.Command {
 	return cmd
 }
 
-var allStates = []sync.State{sync.StateQueued, sync.StateWaiting, sync.StatePending, sync.StateRunning,
-	sync.StateSucceeded, sync.StateFailed, sync.StateTimedOut, sync.StateCancelled, sync.StateInvalid, sync.StateError}
-
-func knownState(s sync.State) bool {
-	for _, k := range allStates {
-		if k == s {
-			return true
-		}
-	}
-	return false
-}
-
 func stateNames() []string {
-	out := make([]string, len(allStates))
-	for i, s := range allStates {
+	out := make([]string, len(sync.AllStates))
+	for i, s := range sync.AllStates {
 		out[i] = string(s)
 	}
 	return out
