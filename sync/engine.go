@@ -166,6 +166,15 @@ func New(opts Options) (*Engine, error) {
 			return nil, err
 		}
 	}
+	// A repository that failed before a restart is still failing as far
+	// as anyone knows; its first good poll clears the stored error.
+	if stored, err := RepoErrors(context.Background(), e.store); err == nil {
+		for name, msg := range stored {
+			if rs, ok := e.repos[name]; ok {
+				rs.lastErr = errors.New(msg)
+			}
+		}
+	}
 	return e, nil
 }
 

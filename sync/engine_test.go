@@ -508,3 +508,31 @@ func TestUnreachableRemoteIsVisibleAndBacksOff(t *testing.T) {
 		t.Fatalf("healthy repo planned %d runs", len(runs))
 	}
 }
+
+func TestRepoErrorClearsAfterRestart(t *testing.T) {
+	remote := gittest.NewRemote(t)
+	remote.Commit(t, "main", map[string]string{"a/job.yaml": job("a", "true", "")}, "first")
+	dir := t.TempDir()
+	ctx := context.Background()
+	remote.Server.RequireToken("secret-token")
+	h1 := newHarness(t, remote, dir, harnessOpts{})
+	if _, err := h1.eng.PollRepo(ctx, "models"); err == nil {
+		t.Fatal("a poll without the token succeeded")
+	}
+	if errs, _ := sync.RepoErrors(ctx, h1.store); errs["models"] == "" {
+		t.Fatalf("no stored error: %v", errs)
+	}
+	h1.exec.Close()
+	h1.store.Close()
+
+	// The remote recovers while the syncer restarts.
+	remote.Server.RequireToken("")
+	h2 := newHarness(t, remote, dir, harnessOpts{})
+	if h2.eng.RepoError("models") == nil {
+		t.Error("a restarted engine forgot the stored poll error")
+	}
+	h2.wait(h2.poll()...)
+	if errs, _ := sync.RepoErrors(ctx, h2.store); len(errs) != 0 {
+		t.Errorf("the recovered repository still shows an error: %v", errs)
+	}
+}
