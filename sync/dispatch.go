@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gitlaunch/gitlaunch/schema"
@@ -336,24 +337,26 @@ func (e *Engine) allTerminal(ctx context.Context, ids []string) ([]*Run, bool, e
 // reason. Only the dispatcher talks to the executor, so only it cancels.
 func CancelRequestKey(id string) string { return "cancel/" + id }
 
-// CancelRequested handles cancel requests left by other processes.
+// CancelRequested handles cancel requests left by other processes. It runs
+// every step, so it asks the store once for all open requests instead of
+// once per unfinished run.
 func (e *Engine) CancelRequested(ctx context.Context) error {
-	runs, err := e.store.ListRuns(ctx, RunFilter{States: nonTerminal})
+	reqs, err := e.store.StatePrefix(ctx, CancelRequestKey(""))
 	if err != nil {
 		return err
 	}
 	var errs []error
-	for _, r := range runs {
-		reason, ok, err := e.store.GetState(ctx, CancelRequestKey(r.ID))
-		if err != nil || !ok || reason == "" {
+	for key, reason := range reqs {
+		// Settle the request first: a run that ended meanwhile, or one
+		// whose cancel fails, must not be asked again every second.
+		if err := e.store.PutState(ctx, key, ""); err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		if err := e.store.PutState(ctx, CancelRequestKey(r.ID), ""); err != nil {
+		id := strings.TrimPrefix(key, CancelRequestKey(""))
+		if err := e.Cancel(ctx, id, reason); err != nil && !errors.Is(err, ErrNotFound) {
 			errs = append(errs, err)
-			continue
 		}
-		errs = append(errs, e.Cancel(ctx, r.ID, reason))
 	}
 	return errors.Join(errs...)
 }

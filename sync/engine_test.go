@@ -536,3 +536,45 @@ func TestRepoErrorClearsAfterRestart(t *testing.T) {
 		t.Errorf("the recovered repository still shows an error: %v", errs)
 	}
 }
+
+func TestCancelRequestFromAnotherProcess(t *testing.T) {
+	remote := gittest.NewRemote(t)
+	remote.Commit(t, "main", map[string]string{
+		"slow/job.yaml": job("slow", "sleep 30", ""),
+		"fast/job.yaml": job("fast", "true", ""),
+	}, "first")
+	h := newHarness(t, remote, "", harnessOpts{})
+	ctx := context.Background()
+	runs := h.poll()
+	if err := h.eng.Dispatch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var slow, fast *sync.Run
+	for _, r := range runs {
+		if r.JobName == "slow" {
+			slow = r
+		} else {
+			fast = r
+		}
+	}
+	h.wait(fast)
+	// The CLI asks through the store; only the dispatching engine acts.
+	for _, r := range []*sync.Run{slow, fast} {
+		if err := h.store.PutState(ctx, sync.CancelRequestKey(r.ID), "asked by bob"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := h.eng.CancelRequested(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := h.wait(slow, fast)
+	if got[0].State != sync.StateCancelled || got[0].Reason != "asked by bob" {
+		t.Errorf("slow: %s (%s)", got[0].State, got[0].Reason)
+	}
+	if got[1].State != sync.StateSucceeded {
+		t.Errorf("a request for a finished run changed it: %s", got[1].State)
+	}
+	if left, _ := h.store.StatePrefix(ctx, sync.CancelRequestKey("")); len(left) != 0 {
+		t.Errorf("requests not settled: %v", left)
+	}
+}

@@ -145,6 +145,9 @@ type Store interface {
 	// cron slot per schedule) across restarts.
 	GetState(ctx context.Context, key string) (string, bool, error)
 	PutState(ctx context.Context, key, value string) error
+	// StatePrefix returns the non-empty values under keys starting with
+	// prefix.
+	StatePrefix(ctx context.Context, prefix string) (map[string]string, error)
 }
 
 // ---- Reporter: tells people about runs (console, sync/github) ----
