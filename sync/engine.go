@@ -110,11 +110,14 @@ type Engine struct {
 type repoState struct {
 	*Repo
 	// lastErr is the latest poll error, shown by `gitlaunch runs`/status.
-	lastErr   error
-	failures  int
-	nextPoll  time.Time
-	head      string            // default branch seen at the last poll
-	refs      map[string]string // last seen refs
+	lastErr  error
+	failures int
+	nextPoll time.Time
+	head     string            // default branch seen at the last poll
+	refs     map[string]string // last seen refs
+	// planned are the refs whose changes were planned (what the store
+	// holds under refsKey); nil until read from the store.
+	planned   map[string]string
 	schedules []scheduleEntry
 }
 

@@ -578,3 +578,50 @@ func TestCancelRequestFromAnotherProcess(t *testing.T) {
 		t.Errorf("requests not settled: %v", left)
 	}
 }
+
+// countingStore is the real store, counting state writes.
+type countingStore struct {
+	*store.Store
+	puts int
+}
+
+func (c *countingStore) PutState(ctx context.Context, k, v string) error {
+	c.puts++
+	return c.Store.PutState(ctx, k, v)
+}
+
+func TestUnchangedPollTouchesNoState(t *testing.T) {
+	remote := gittest.NewRemote(t)
+	remote.Commit(t, "main", map[string]string{"a/job.yaml": job("a", "true", "")}, "first")
+	h := newHarness(t, remote, "", harnessOpts{})
+	cs := &countingStore{Store: h.store}
+	eng, err := sync.New(sync.Options{Store: cs, Executor: h.exec, Clock: h.clock,
+		Render: func(*schema.Job, *sync.Run) (*corev1.Pod, error) { return nil, nil },
+		Repos:  []*sync.Repo{{Name: "models", URL: remote.URL, Source: h.src}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := eng.PollRepo(ctx, "models"); err != nil {
+		t.Fatal(err)
+	}
+	if cs.puts == 0 {
+		t.Fatal("the first poll stored no refs")
+	}
+	before := cs.puts
+	for range 3 {
+		if _, err := eng.PollRepo(ctx, "models"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if cs.puts != before {
+		t.Errorf("unchanged polls wrote state %d times", cs.puts-before)
+	}
+	remote.Commit(t, "main", map[string]string{"a/x": "1"}, "change")
+	if _, err := eng.PollRepo(ctx, "models"); err != nil {
+		t.Fatal(err)
+	}
+	if cs.puts == before {
+		t.Error("a changed ref was not stored")
+	}
+}

@@ -54,9 +54,17 @@ func (e *Engine) PollRepo(ctx context.Context, name string) ([]*Run, error) {
 		}
 	}
 
-	old, seen, err := e.loadRefs(ctx, name)
-	if err != nil {
-		return nil, err
+	// The refs already planned for: read from the store once, then kept
+	// in memory, so an unchanged poll (the common case, for every
+	// repository every interval) costs no store I/O.
+	e.mu.Lock()
+	old := rs.planned
+	e.mu.Unlock()
+	seen := old != nil
+	if !seen {
+		if old, seen, err = e.loadRefs(ctx, name); err != nil {
+			return nil, err
+		}
 	}
 	head := rs.DefaultBranch
 	if head == "" {
@@ -120,9 +128,20 @@ func (e *Engine) PollRepo(ctx context.Context, name string) ([]*Run, error) {
 			errs = append(errs, err)
 		}
 	}
-	if err := e.saveRefs(ctx, name, seenRefs); err != nil {
-		errs = append(errs, err)
+	var keep map[string]string // nil: read the store again next time
+	if seen {
+		keep = old
 	}
+	if !seen || !maps.Equal(old, seenRefs) {
+		if err := e.saveRefs(ctx, name, seenRefs); err != nil {
+			errs = append(errs, err)
+		} else {
+			keep = seenRefs
+		}
+	}
+	e.mu.Lock()
+	rs.planned = keep
+	e.mu.Unlock()
 	return planned, errors.Join(errs...)
 }
 
