@@ -24,9 +24,13 @@ type scheduleEntry struct {
 	loc              *time.Location
 	sched            cron.Schedule
 	branch           string
+	// last is the last slot handled (or when the schedule was first seen),
+	// as stored under key; kept here so the once-a-second check reads no
+	// state. Guarded by Engine.mu.
+	last time.Time
 }
 
-func (s scheduleEntry) key(repo string) string {
+func (s *scheduleEntry) key(repo string) string {
 	return fmt.Sprintf("cron/%s/%s/%s/%s/%s", repo, s.jobPath, s.branch, s.loc, s.spec)
 }
 
@@ -38,7 +42,7 @@ func (e *Engine) loadSchedules(ctx context.Context, rs *repoState, sha string) e
 	if err != nil {
 		return fmt.Errorf("schedules of %s: %w", rs.Name, err)
 	}
-	entries := []scheduleEntry{}
+	entries := []*scheduleEntry{}
 	now := e.clock.Now()
 	for _, pj := range e.parse(files) {
 		if pj.job == nil || pj.job.On == nil {
@@ -53,13 +57,20 @@ func (e *Engine) loadSchedules(ctx context.Context, rs *repoState, sha string) e
 			if err != nil {
 				continue
 			}
-			en := scheduleEntry{jobPath: pj.path, jobName: pj.job.Name, spec: s.Cron, loc: loc, sched: sched, branch: s.Branch}
+			en := &scheduleEntry{jobPath: pj.path, jobName: pj.job.Name, spec: s.Cron, loc: loc, sched: sched, branch: s.Branch}
 			if en.branch == "" {
 				en.branch = e.defaultBranch(rs.Repo)
 			}
 			// First sight: count from now, so a new schedule never fires
 			// for slots before it existed.
-			if _, ok, err := e.store.GetState(ctx, en.key(rs.Name)); err == nil && !ok {
+			v, ok, err := e.store.GetState(ctx, en.key(rs.Name))
+			if err != nil {
+				return err
+			}
+			en.last = now
+			if t, perr := time.Parse(time.RFC3339, v); ok && perr == nil {
+				en.last = t
+			} else if !ok {
 				if err := e.store.PutState(ctx, en.key(rs.Name), now.UTC().Format(time.RFC3339)); err != nil {
 					return err
 				}
@@ -84,7 +95,7 @@ func (e *Engine) Cron(ctx context.Context) {
 	e.mu.Lock()
 	type due struct {
 		rs *repoState
-		en scheduleEntry
+		en *scheduleEntry
 	}
 	var all []due
 	for _, name := range e.order {
@@ -101,18 +112,11 @@ func (e *Engine) Cron(ctx context.Context) {
 	}
 }
 
-func (e *Engine) fireSlot(ctx context.Context, rs *repoState, en scheduleEntry, now time.Time, deadline time.Duration) error {
+func (e *Engine) fireSlot(ctx context.Context, rs *repoState, en *scheduleEntry, now time.Time, deadline time.Duration) error {
 	key := en.key(rs.Name)
-	v, ok, err := e.store.GetState(ctx, key)
-	if err != nil {
-		return err
-	}
-	last := now
-	if ok {
-		if t, err := time.Parse(time.RFC3339, v); err == nil {
-			last = t
-		}
-	}
+	e.mu.Lock()
+	last := en.last
+	e.mu.Unlock()
 	// Walk slots after the last handled one, but never further back than
 	// the deadline: older slots would be skipped anyway.
 	from := last
@@ -124,9 +128,9 @@ func (e *Engine) fireSlot(ctx context.Context, rs *repoState, en scheduleEntry, 
 		slot = t
 	}
 	if slot.IsZero() {
-		if ok && last.Before(now.Add(-deadline)) {
+		if last.Before(now.Add(-deadline)) {
 			e.log.Info("skipped schedule slots missed beyond the deadline", "repo", rs.Name, "job", en.jobName, "since", last)
-			return e.store.PutState(ctx, key, now.UTC().Format(time.RFC3339))
+			return e.handled(ctx, en, key, now)
 		}
 		return nil
 	}
@@ -142,5 +146,17 @@ func (e *Engine) fireSlot(ctx context.Context, rs *repoState, en scheduleEntry, 
 			return err
 		}
 	}
-	return e.store.PutState(ctx, key, slot.UTC().Format(time.RFC3339))
+	return e.handled(ctx, en, key, slot)
+}
+
+// handled records t as the schedule's last handled slot, in the store
+// first (restarts see it), then in memory.
+func (e *Engine) handled(ctx context.Context, en *scheduleEntry, key string, t time.Time) error {
+	if err := e.store.PutState(ctx, key, t.UTC().Format(time.RFC3339)); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	en.last = t
+	e.mu.Unlock()
+	return nil
 }

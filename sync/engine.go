@@ -118,7 +118,7 @@ type repoState struct {
 	// planned are the refs whose changes were planned (what the store
 	// holds under refsKey); nil until read from the store.
 	planned   map[string]string
-	schedules []scheduleEntry
+	schedules []*scheduleEntry
 }
 
 // New checks opts and returns an engine. Nothing starts until Run or a step
