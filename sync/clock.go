@@ -8,6 +8,9 @@ type Clock interface {
 	Now() time.Time
 }
 
-type realClock struct{}
+// SystemClock is the real time.
+var SystemClock Clock = systemClock{}
 
-func (realClock) Now() time.Time { return time.Now() }
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }

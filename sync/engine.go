@@ -147,7 +147,7 @@ func New(opts Options) (*Engine, error) {
 		wake:          make(chan struct{}, 1),
 	}
 	if e.clock == nil {
-		e.clock = realClock{}
+		e.clock = SystemClock
 	}
 	if e.log == nil {
 		e.log = slog.Default()

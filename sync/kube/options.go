@@ -73,9 +73,6 @@ type Options struct {
 	Clock    sync.Clock
 }
 
-type realClock struct{}
-
-func (realClock) Now() time.Time { return time.Now() }
 
 // withDefaults fills in zero fields and checks the rest.
 func (o Options) withDefaults() (Options, error) {
@@ -116,7 +113,7 @@ func (o Options) withDefaults() (Options, error) {
 		o.Logger = slog.Default()
 	}
 	if o.Clock == nil {
-		o.Clock = realClock{}
+		o.Clock = sync.SystemClock
 	}
 	return o, nil
 }
