@@ -73,7 +73,6 @@ type Options struct {
 	Clock    sync.Clock
 }
 
-
 // withDefaults fills in zero fields and checks the rest.
 func (o Options) withDefaults() (Options, error) {
 	if o.Namespace == "" {
