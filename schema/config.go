@@ -1,6 +1,10 @@
 package schema
 
-import corev1 "k8s.io/api/core/v1"
+import (
+	"path/filepath"
+
+	corev1 "k8s.io/api/core/v1"
+)
 
 // ConfigName is the usual file name of the admin's config.
 const ConfigName = "gitlaunch.yaml"
@@ -125,4 +129,13 @@ type KubeSettings struct {
 	// PodTTL is how long finished Pods stay after their logs are saved.
 	PodTTL         Duration `yaml:"podTTL,omitempty" json:"podTTL,omitempty"`
 	LeaderElection bool     `yaml:"leaderElection,omitempty" json:"leaderElection,omitempty"`
+}
+
+// Resolve makes a path from the config absolute: relative paths are
+// relative to the config file's folder (Dir). "" stays "".
+func (c *Config) Resolve(p string) string {
+	if p == "" || filepath.IsAbs(p) || c.Dir == "" {
+		return p
+	}
+	return filepath.Join(c.Dir, p)
 }

@@ -58,9 +58,7 @@ func openApp(ctx context.Context, cfgPath, dataDir string) (*app, error) {
 	}
 	if dataDir == "" {
 		dataDir = cfg.Sync.DataDir
-		if dataDir != "" && !filepath.IsAbs(dataDir) && cfg.Dir != "" {
-			dataDir = filepath.Join(cfg.Dir, dataDir)
-		}
+		dataDir = cfg.Resolve(dataDir)
 	}
 	if dataDir == "" {
 		dataDir = dataDirDefault
@@ -164,12 +162,7 @@ func (a *app) gitRepo(ctx context.Context, spec schema.Repo) (*gitsrc.Repo, erro
 }
 
 // resolve makes a config-relative path absolute.
-func (a *app) resolve(p string) string {
-	if p == "" || filepath.IsAbs(p) || a.cfg.Dir == "" {
-		return p
-	}
-	return filepath.Join(a.cfg.Dir, p)
-}
+func (a *app) resolve(p string) string { return a.cfg.Resolve(p) }
 
 func readSecretFile(p string) (string, error) {
 	b, err := os.ReadFile(p)

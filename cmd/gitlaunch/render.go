@@ -128,10 +128,7 @@ func loadClusterConfig(path string) (*schema.Config, *corev1.Pod, error) {
 	data := templates.PodYAML
 	src := "embedded templates/pod.yaml"
 	if cfg.PodTemplate != "" {
-		p := cfg.PodTemplate
-		if !filepath.IsAbs(p) {
-			p = filepath.Join(cfg.Dir, p)
-		}
+		p := cfg.Resolve(cfg.PodTemplate)
 		b, err := os.ReadFile(p)
 		if err != nil {
 			return nil, nil, fmt.Errorf("pod template: %w", err)

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 
 	gh "github.com/google/go-github/v60/github"
@@ -68,9 +67,7 @@ func secretFrom(env string, cfg *schema.Config, file, field string) (string, err
 	if file == "" {
 		return "", nil
 	}
-	if !filepath.IsAbs(file) && cfg.Dir != "" {
-		file = filepath.Join(cfg.Dir, file)
-	}
+	file = cfg.Resolve(file)
 	b, err := os.ReadFile(file)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", field, err)
