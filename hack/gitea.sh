@@ -68,7 +68,7 @@ main() {
 	# The generators are the //go:generate lines of the *_bindata.go files; they
 	# run with the host toolchain and no cgo, as upstream's Makefile does.
 	for pkg in options public templates migration; do
-		(cd "modules/$pkg" && CGO_ENABLED=0 go generate -tags bindata .)
+		(cd "modules/$pkg" && CGO_ENABLED=0 go generate -tags bindata . >&2)
 	done
 
 	tags="bindata sqlite sqlite_unlock_notify"

@@ -11,7 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	gosync "sync"
+	"sync"
 	"syscall"
 
 	corev1 "k8s.io/api/core/v1"
@@ -19,9 +19,9 @@ import (
 	gh "github.com/google/go-github/v60/github"
 
 	"github.com/gitlaunch/gitlaunch/schema"
-	"github.com/gitlaunch/gitlaunch/sync"
 	"github.com/gitlaunch/gitlaunch/sync/console"
-	gitsrc "github.com/gitlaunch/gitlaunch/sync/git"
+	"github.com/gitlaunch/gitlaunch/sync/engine"
+	"github.com/gitlaunch/gitlaunch/sync/git"
 	"github.com/gitlaunch/gitlaunch/sync/local"
 	"github.com/gitlaunch/gitlaunch/sync/store"
 )
@@ -36,8 +36,8 @@ type app struct {
 	store   *store.Store
 	log     *slog.Logger
 
-	mu    gosync.Mutex
-	repos map[string]*gitsrc.Repo // by URL
+	mu    sync.Mutex
+	repos map[string]*git.Repo // by URL
 	specs map[string]schema.Repo  // by URL, for credentials
 	lock  *os.File
 	// webhook handles POST /webhook when GitHub is configured.
@@ -71,7 +71,7 @@ func openApp(ctx context.Context, cfgPath, dataDir string) (*app, error) {
 		return nil, fmt.Errorf("open the run store in %s: %w", dataDir, err)
 	}
 	a := &app{cfg: cfg, cfgPath: cfgPath, base: base, dataDir: dataDir, store: st, log: slog.Default(),
-		repos: map[string]*gitsrc.Repo{}, specs: map[string]schema.Repo{}}
+		repos: map[string]*git.Repo{}, specs: map[string]schema.Repo{}}
 	for _, r := range cfg.Repos {
 		a.specs[r.URL] = r
 	}
@@ -133,13 +133,13 @@ func looksLikeSCP(s string) bool {
 }
 
 // gitRepo opens (once) the bare cache of a repository.
-func (a *app) gitRepo(ctx context.Context, spec schema.Repo) (*gitsrc.Repo, error) {
+func (a *app) gitRepo(ctx context.Context, spec schema.Repo) (*git.Repo, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if r, ok := a.repos[spec.URL]; ok {
 		return r, nil
 	}
-	auth := gitsrc.Auth{SSHKeyFile: spec.SSHKeyFile}
+	auth := git.Auth{SSHKeyFile: spec.SSHKeyFile}
 	if spec.TokenFile != "" {
 		tok, err := readSecretFile(a.resolve(spec.TokenFile))
 		if err != nil {
@@ -151,8 +151,8 @@ func (a *app) gitRepo(ctx context.Context, spec schema.Repo) (*gitsrc.Repo, erro
 	if name == "" {
 		name = schema.DefaultRepoName(spec.URL)
 	}
-	r, err := gitsrc.Open(ctx, gitsrc.Options{
-		URL: spec.URL, CacheDir: gitsrc.CacheDirFor(a.dataDir, name, spec.URL), Auth: auth, Logger: a.log,
+	r, err := git.Open(ctx, git.Options{
+		URL: spec.URL, CacheDir: git.CacheDirFor(a.dataDir, name, spec.URL), Auth: auth, Logger: a.log,
 	})
 	if err != nil {
 		return nil, err
@@ -196,12 +196,12 @@ func readSecretsFile(p string) (map[string]string, error) {
 }
 
 // engineRepo makes the engine's view of a repository.
-func (a *app) engineRepo(ctx context.Context, spec schema.Repo) (*sync.Repo, error) {
+func (a *app) engineRepo(ctx context.Context, spec schema.Repo) (*engine.Repo, error) {
 	src, err := a.gitRepo(ctx, spec)
 	if err != nil {
 		return nil, err
 	}
-	r := &sync.Repo{Name: spec.Name, URL: spec.URL, DefaultBranch: spec.DefaultBranch, Source: src, GitHub: spec.GitHub}
+	r := &engine.Repo{Name: spec.Name, URL: spec.URL, DefaultBranch: spec.DefaultBranch, Source: src, GitHub: spec.GitHub}
 	if r.Name == "" {
 		r.Name = schema.DefaultRepoName(spec.URL)
 	}
@@ -235,7 +235,7 @@ func (c checkout) Checkout(ctx context.Context, repoURL, sha, dest string) error
 	return r.Checkout(ctx, sha, dest)
 }
 
-func (a *app) executor(ctx context.Context) (sync.Executor, error) {
+func (a *app) executor(ctx context.Context) (engine.Executor, error) {
 	switch a.cfg.Executor {
 	case "kube":
 		return a.kubeExecutor(ctx)
@@ -252,18 +252,18 @@ func (a *app) executor(ctx context.Context) (sync.Executor, error) {
 	}
 }
 
-func (a *app) engine(exec sync.Executor, reporters []sync.Reporter, repos []*sync.Repo) (*sync.Engine, error) {
-	return a.engineWith(sync.Options{Executor: exec, Reporters: reporters, Repos: repos})
+func (a *app) engine(exec engine.Executor, reporters []engine.Reporter, repos []*engine.Repo) (*engine.Engine, error) {
+	return a.engineWith(engine.Options{Executor: exec, Reporters: reporters, Repos: repos})
 }
 
 // engineWith fills in what every engine of this app shares.
-func (a *app) engineWith(o sync.Options) (*sync.Engine, error) {
+func (a *app) engineWith(o engine.Options) (*engine.Engine, error) {
 	o.Config, o.Store, o.Logger = a.cfg, a.store, a.log
-	o.Render = func(job *schema.Job, r *sync.Run) (*corev1.Pod, error) {
+	o.Render = func(job *schema.Job, r *engine.Run) (*corev1.Pod, error) {
 		return renderPod(job, r, a.cfg, a.base, a.specs[r.RepoURL].SecretName)
 	}
 	o.ValidateWith = validationConfig(a.cfg, a.cfgPath)
-	return sync.New(o)
+	return engine.New(o)
 }
 
-func consoleReporter(w io.Writer) sync.Reporter { return console.New(w) }
+func consoleReporter(w io.Writer) engine.Reporter { return console.New(w) }

@@ -5,13 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"github.com/gitlaunch/gitlaunch/sync/engine"
+	"github.com/gitlaunch/gitlaunch/sync/git/gittest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/gitlaunch/gitlaunch/sync"
-	"github.com/gitlaunch/gitlaunch/sync/git/gittest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -141,17 +140,17 @@ func TestSyncOnceRunsLogsAndRun(t *testing.T) {
 		t.Errorf("console lines:\n%s", out)
 	}
 	out, _, code = gitlaunch(t, "", "runs", "--data-dir", data, "-o", "json")
-	var runs []*sync.Run
+	var runs []*engine.Run
 	if code != 0 || json.Unmarshal([]byte(out), &runs) != nil || len(runs) != 2 {
 		t.Fatalf("runs -o json: %d %s", code, out)
 	}
-	var hello *sync.Run
+	var hello *engine.Run
 	for _, r := range runs {
 		if r.JobName == "hello" {
 			hello = r
 		}
 	}
-	if hello == nil || hello.State != sync.StateSucceeded || len(hello.Artifacts) != 1 {
+	if hello == nil || hello.State != engine.StateSucceeded || len(hello.Artifacts) != 1 {
 		t.Fatalf("hello run = %+v", hello)
 	}
 	out, _, code = gitlaunch(t, "", "logs", "--data-dir", data, hello.ID[:6])

@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	gitsrc "github.com/gitlaunch/gitlaunch/sync/git"
+	"github.com/gitlaunch/gitlaunch/sync/git"
 )
 
 func newCloneCmd() *cobra.Command {
@@ -25,7 +25,7 @@ the run's reason.`,
 			if repo == "" || sha == "" || dest == "" {
 				return errors.New("--repo, --sha and --dest are required")
 			}
-			auth := gitsrc.Auth{}
+			auth := git.Auth{}
 			if tokenFile != "" {
 				tok, err := readSecretFile(tokenFile)
 				if err != nil {
@@ -35,7 +35,7 @@ the run's reason.`,
 			}
 			ctx, stop := signalContext()
 			defer stop()
-			if err := gitsrc.Clone(ctx, repo, sha, ref, dest, auth); err != nil {
+			if err := git.Clone(ctx, repo, sha, ref, dest, auth); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "gitlaunch: checked out %s at %s\n", sha, dest)

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/gitlaunch/gitlaunch/render"
-	"github.com/gitlaunch/gitlaunch/sync"
+	"github.com/gitlaunch/gitlaunch/sync/engine"
 	ghsync "github.com/gitlaunch/gitlaunch/sync/github"
 )
 
@@ -23,7 +23,7 @@ type githubWiring struct {
 // setupGitHub returns nil when no repository is reported to GitHub. The
 // reporter and the webhook handler look the engine up lazily, since the
 // engine is built with them.
-func setupGitHub(a *app, repos []*sync.Repo, eng func() *sync.Engine) (*githubWiring, error) {
+func setupGitHub(a *app, repos []*engine.Repo, eng func() *engine.Engine) (*githubWiring, error) {
 	wanted := false
 	for _, r := range repos {
 		wanted = wanted || r.GitHub != ""
@@ -66,7 +66,7 @@ func setupGitHub(a *app, repos []*sync.Repo, eng func() *sync.Engine) (*githubWi
 	}
 	rep, err := ghsync.NewReporter(ghsync.ReporterOptions{
 		Client: client, Store: a.store, BaseURL: a.cfg.Sync.BaseURL, Secrets: secrets, Logger: a.log, Template: tmpl,
-		Repos: func(name string) (*sync.Repo, bool) { return eng().Repo(name) },
+		Repos: func(name string) (*engine.Repo, bool) { return eng().Repo(name) },
 	})
 	if err != nil {
 		return nil, err
@@ -77,7 +77,7 @@ func setupGitHub(a *app, repos []*sync.Repo, eng func() *sync.Engine) (*githubWi
 
 // webhook starts the handler's worker (owned by ctx) and returns the
 // handler, or nil without a webhook secret.
-func (g *githubWiring) webhook(ctx context.Context, a *app, eng *sync.Engine) (*ghsync.WebhookHandler, error) {
+func (g *githubWiring) webhook(ctx context.Context, a *app, eng *engine.Engine) (*ghsync.WebhookHandler, error) {
 	if g == nil || g.secret == "" {
 		return nil, nil
 	}

@@ -5,11 +5,10 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/gitlaunch/gitlaunch/sync/engine"
+	"github.com/gitlaunch/gitlaunch/sync/kube"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
-
-	"github.com/gitlaunch/gitlaunch/sync"
-	"github.com/gitlaunch/gitlaunch/sync/kube"
 )
 
 // kubeConfig is the client configuration: the config's kubeconfig, else
@@ -33,7 +32,7 @@ func (a *app) kubeConfig() (*rest.Config, error) {
 	return c, nil
 }
 
-func (a *app) kubeExecutor(ctx context.Context) (sync.Executor, error) {
+func (a *app) kubeExecutor(ctx context.Context) (engine.Executor, error) {
 	cfg, err := a.kubeConfig()
 	if err != nil {
 		return nil, err
@@ -47,7 +46,7 @@ func (a *app) kubeExecutor(ctx context.Context) (sync.Executor, error) {
 // runElected runs the engine while this process holds the syncer Lease, so
 // that of several replicas only one launches runs; without leader election
 // it just runs.
-func (a *app) runElected(ctx context.Context, eng *sync.Engine) error {
+func (a *app) runElected(ctx context.Context, eng *engine.Engine) error {
 	if a.cfg.Executor != "kube" || !a.cfg.Kube.LeaderElection {
 		return eng.Run(ctx)
 	}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/gitlaunch/gitlaunch/render"
 	"github.com/gitlaunch/gitlaunch/schema"
-	"github.com/gitlaunch/gitlaunch/sync"
+	"github.com/gitlaunch/gitlaunch/sync/engine"
 	"github.com/gitlaunch/gitlaunch/templates"
 )
 
@@ -68,15 +68,15 @@ base Pod template are applied.`,
 			if repoURL == "" {
 				repoURL = top
 			}
-			run := &sync.Run{
+			run := &engine.Run{
 				Repo: repoName, RepoURL: repoURL, JobPath: job.Path, JobName: job.Name,
-				SHA: sha, Ref: ref, Branch: sync.BranchOf(ref), PR: pr,
-				Trigger: sync.Trigger(trigger), Untrusted: untrusted, Attempt: 1,
+				SHA: sha, Ref: ref, Branch: engine.BranchOf(ref), PR: pr,
+				Trigger: engine.Trigger(trigger), Untrusted: untrusted, Attempt: 1,
 			}
-			if n, ok := sync.PullNumber(ref); ok && pr == 0 {
+			if n, ok := engine.PullNumber(ref); ok && pr == 0 {
 				run.PR = n
 			}
-			run.ID = sync.RunID(run.Repo, run.JobPath, run.SHA, run.Trigger, run.Ref)
+			run.ID = engine.RunID(run.Repo, run.JobPath, run.SHA, run.Trigger, run.Ref)
 			pod, err := renderPod(job, run, cfg, base, secretName)
 			if err != nil {
 				return err
@@ -101,7 +101,7 @@ base Pod template are applied.`,
 	f.StringVarP(&output, "output", "o", "yaml", "output format: yaml or json")
 	f.StringVar(&repoName, "repo", "", "repository name, mounted at /mnt/<repo> (default: the folder holding .git)")
 	f.StringVar(&repoURL, "repo-url", "", "URL the init container clones from (default: the local repository folder)")
-	f.StringVar(&trigger, "trigger", string(sync.TriggerManual), "trigger: push, pull_request, schedule, comment or manual")
+	f.StringVar(&trigger, "trigger", string(engine.TriggerManual), "trigger: push, pull_request, schedule, comment or manual")
 	f.IntVar(&pr, "pr", 0, "pull request number")
 	f.BoolVar(&untrusted, "untrusted", false, "render as an untrusted run (no secrets)")
 	f.StringVar(&secretName, "secret-name", "", "Kubernetes Secret holding the keys the job lists in secrets:")
@@ -152,7 +152,7 @@ func validationConfig(cfg *schema.Config, path string) *schema.Config {
 }
 
 // renderPod is the one place that maps an engine run to render's input.
-func renderPod(job *schema.Job, r *sync.Run, cfg *schema.Config, base *corev1.Pod, secretName string) (*corev1.Pod, error) {
+func renderPod(job *schema.Job, r *engine.Run, cfg *schema.Config, base *corev1.Pod, secretName string) (*corev1.Pod, error) {
 	return render.Pod(job, render.RunContext{
 		RunID: r.ID, Repo: r.Repo, RepoURL: r.RepoURL, SHA: r.SHA, Ref: r.Ref,
 		Branch: r.Branch, PR: r.PR, Trigger: string(r.Trigger), Untrusted: r.Untrusted,

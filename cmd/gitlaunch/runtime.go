@@ -17,8 +17,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gitlaunch/gitlaunch/schema"
-	"github.com/gitlaunch/gitlaunch/sync"
 	"github.com/gitlaunch/gitlaunch/sync/console"
+	"github.com/gitlaunch/gitlaunch/sync/engine"
 )
 
 // runtimeFlags are shared by the commands that use the data directory.
@@ -29,7 +29,7 @@ type runtimeFlags struct {
 
 func (f *runtimeFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.config, "config", "", "admin config (gitlaunch.yaml)")
-	cmd.Flags().StringVar(&f.dataDir, "data-dir", "", "where runs, logs and git caches live (default $GITLAUNCH_DATA, the config's sync.dataDir, or .gitlaunch)")
+	cmd.Flags().StringVar(&f.dataDir, "data-dir", "", "where runs, logs and git caches live (default $GITLAUNCH_DATA, the config's engine.dataDir, or .gitlaunch)")
 }
 
 func (f *runtimeFlags) open(ctx context.Context) (*app, error) {
@@ -99,7 +99,7 @@ wait, report) and exits with status 1 if any run did not succeed.`,
 			if len(specs) == 0 {
 				return errors.New("no repositories to watch: name them as arguments or in the config's repos")
 			}
-			var repos []*sync.Repo
+			var repos []*engine.Repo
 			for _, s := range specs {
 				r, err := a.engineRepo(ctx, s)
 				if err != nil {
@@ -114,13 +114,13 @@ wait, report) and exits with status 1 if any run did not succeed.`,
 			if c, ok := exec.(io.Closer); ok {
 				defer c.Close()
 			}
-			var eng *sync.Engine
-			gh, err := setupGitHub(a, repos, func() *sync.Engine { return eng })
+			var eng *engine.Engine
+			gh, err := setupGitHub(a, repos, func() *engine.Engine { return eng })
 			if err != nil {
 				return err
 			}
-			opts := sync.Options{Executor: exec, Repos: repos,
-				Reporters: []sync.Reporter{consoleReporter(cmd.OutOrStdout())}}
+			opts := engine.Options{Executor: exec, Repos: repos,
+				Reporters: []engine.Reporter{consoleReporter(cmd.OutOrStdout())}}
 			if gh != nil {
 				opts.Reporters = append(opts.Reporters, gh.reporter)
 				opts.PRs = gh.trust
@@ -161,7 +161,7 @@ wait, report) and exits with status 1 if any run did not succeed.`,
 	return cmd
 }
 
-func syncOnce(ctx context.Context, cmd *cobra.Command, a *app, eng *sync.Engine, repos []*sync.Repo) error {
+func syncOnce(ctx context.Context, cmd *cobra.Command, a *app, eng *engine.Engine, repos []*engine.Repo) error {
 	if err := eng.Recover(ctx); err != nil {
 		return err
 	}
@@ -183,7 +183,7 @@ func syncOnce(ctx context.Context, cmd *cobra.Command, a *app, eng *sync.Engine,
 	out := cmd.ErrOrStderr()
 	failed := 0
 	for _, r := range runs {
-		if r.State != sync.StateSucceeded {
+		if r.State != engine.StateSucceeded {
 			failed++
 		}
 	}
@@ -252,7 +252,7 @@ its log, and exits with status 1 unless every run succeeded.`,
 				return fmt.Errorf("ref %s not found in %s", ref, spec.URL)
 			}
 			dispatcher := a.tryLock() == nil
-			var exec sync.Executor = requestExecutor{a}
+			var exec engine.Executor = requestExecutor{a}
 			if dispatcher {
 				if exec, err = a.executor(ctx); err != nil {
 					return err
@@ -261,20 +261,20 @@ its log, and exits with status 1 unless every run succeeded.`,
 					defer c.Close()
 				}
 			}
-			reporters := []sync.Reporter{consoleReporter(cmd.ErrOrStderr())}
-			eng, err := a.engine(exec, reporters, []*sync.Repo{repo})
+			reporters := []engine.Reporter{consoleReporter(cmd.ErrOrStderr())}
+			eng, err := a.engine(exec, reporters, []*engine.Repo{repo})
 			if err != nil {
 				return err
 			}
-			runs, err := eng.Submit(ctx, sync.Event{
-				Repo: repo.Name, Trigger: sync.TriggerManual, Ref: ref, Branch: sync.BranchOf(ref), After: sha,
+			runs, err := eng.Submit(ctx, engine.Event{
+				Repo: repo.Name, Trigger: engine.TriggerManual, Ref: ref, Branch: engine.BranchOf(ref), After: sha,
 				Key: fmt.Sprint(time.Now().UnixNano()), Jobs: jobs, Force: true, Untrusted: untrusted,
 			})
 			if err != nil {
 				return err
 			}
 			if len(runs) == 0 {
-				return fmt.Errorf("no job to run at %s@%s (jobs named: %s)", repo.Name, sync.ShortSHA(sha), strings.Join(jobs, ", "))
+				return fmt.Errorf("no job to run at %s@%s (jobs named: %s)", repo.Name, engine.ShortSHA(sha), strings.Join(jobs, ", "))
 			}
 			if detach {
 				for _, r := range runs {
@@ -302,7 +302,7 @@ its log, and exits with status 1 unless every run succeeded.`,
 // followRuns waits for runs to end, printing the log of a single run as it
 // streams. The dispatcher steps the engine itself; otherwise the daemon
 // does and this only watches the store.
-func followRuns(ctx context.Context, cmd *cobra.Command, a *app, eng *sync.Engine, runs []*sync.Run, dispatcher, logs bool) error {
+func followRuns(ctx context.Context, cmd *cobra.Command, a *app, eng *engine.Engine, runs []*engine.Run, dispatcher, logs bool) error {
 	ids := make([]string, len(runs))
 	for i, r := range runs {
 		ids[i] = r.ID
@@ -316,7 +316,7 @@ func followRuns(ctx context.Context, cmd *cobra.Command, a *app, eng *sync.Engin
 	} else {
 		close(logDone)
 	}
-	var final []*sync.Run
+	var final []*engine.Run
 	var err error
 	if dispatcher {
 		final, err = eng.WaitIdle(ctx, ids)
@@ -329,7 +329,7 @@ func followRuns(ctx context.Context, cmd *cobra.Command, a *app, eng *sync.Engin
 	}
 	failed := 0
 	for _, r := range final {
-		if r.State != sync.StateSucceeded {
+		if r.State != engine.StateSucceeded {
 			failed++
 		}
 		if !dispatcher {
@@ -342,9 +342,9 @@ func followRuns(ctx context.Context, cmd *cobra.Command, a *app, eng *sync.Engin
 	return nil
 }
 
-func waitInStore(ctx context.Context, a *app, ids []string) ([]*sync.Run, error) {
+func waitInStore(ctx context.Context, a *app, ids []string) ([]*engine.Run, error) {
 	for {
-		var out []*sync.Run
+		var out []*engine.Run
 		done := true
 		for _, id := range ids {
 			r, err := a.store.GetRun(ctx, id)
@@ -371,10 +371,14 @@ type requestExecutor struct{ a *app }
 
 var errNotDispatcher = errors.New("this process does not dispatch runs")
 
-func (requestExecutor) Start(context.Context, sync.Launch, sync.Sink) error { return errNotDispatcher }
-func (requestExecutor) Adopt(context.Context, sync.Launch, sync.Sink) error { return errNotDispatcher }
+func (requestExecutor) Start(context.Context, engine.Launch, engine.Sink) error {
+	return errNotDispatcher
+}
+func (requestExecutor) Adopt(context.Context, engine.Launch, engine.Sink) error {
+	return errNotDispatcher
+}
 func (x requestExecutor) Cancel(ctx context.Context, id string) error {
-	return x.a.store.PutState(ctx, sync.CancelRequestKey(id), "superseded")
+	return x.a.store.PutState(ctx, engine.CancelRequestKey(id), "superseded")
 }
 
 func newRunsCmd() *cobra.Command {
@@ -401,10 +405,10 @@ func newRunsCmd() *cobra.Command {
 				return err
 			}
 			defer a.Close()
-			f := sync.RunFilter{Repo: repo, Limit: limit}
+			f := engine.RunFilter{Repo: repo, Limit: limit}
 			for _, s := range states {
-				st := sync.State(s)
-				if !slices.Contains(sync.AllStates, st) {
+				st := engine.State(s)
+				if !slices.Contains(engine.AllStates, st) {
 					return fmt.Errorf("unknown state %q (states: %s)", s, strings.Join(stateNames(), ", "))
 				}
 				f.States = append(f.States, st)
@@ -423,7 +427,7 @@ func newRunsCmd() *cobra.Command {
 				runs = kept
 			}
 			if output == "table" {
-				if errs, err := sync.RepoErrors(cmd.Context(), a.store); err == nil {
+				if errs, err := engine.RepoErrors(cmd.Context(), a.store); err == nil {
 					for name, msg := range errs {
 						if repo == "" || repo == name {
 							fmt.Fprintf(cmd.ErrOrStderr(), "warning: repository %s cannot be polled: %s\n", name, msg)
@@ -452,14 +456,14 @@ func newRunsCmd() *cobra.Command {
 }
 
 func stateNames() []string {
-	out := make([]string, len(sync.AllStates))
-	for i, s := range sync.AllStates {
+	out := make([]string, len(engine.AllStates))
+	for i, s := range engine.AllStates {
 		out[i] = string(s)
 	}
 	return out
 }
 
-func printRuns(w io.Writer, runs []*sync.Run, now time.Time) error {
+func printRuns(w io.Writer, runs []*engine.Run, now time.Time) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "RUN\tREPO\tJOB\tCOMMIT\tTRIGGER\tSTATE\tDURATION\tAGE\tREASON")
 	for _, r := range runs {
@@ -470,13 +474,13 @@ func printRuns(w io.Writer, runs []*sync.Run, now time.Time) error {
 			dur = d.Round(100 * time.Millisecond).String()
 		}
 		reason := r.Reason
-		if len(r.Metrics) > 0 && r.State == sync.StateSucceeded {
+		if len(r.Metrics) > 0 && r.State == engine.StateSucceeded {
 			reason = console.Metrics(r.Metrics)
 		}
 		if len(reason) > 80 {
 			reason = reason[:77] + "..."
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Repo, r.JobName, sync.ShortSHA(r.SHA),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Repo, r.JobName, engine.ShortSHA(r.SHA),
 			console.Where(r), r.State, dur, now.Sub(r.CreatedAt).Round(time.Second), oneLine(reason))
 	}
 	return tw.Flush()
@@ -581,7 +585,7 @@ func newCancelCmd() *cobra.Command {
 				fmt.Fprintf(cmd.OutOrStdout(), "%s %s\n", final[0].State, r.ID)
 				return nil
 			}
-			if err := a.store.PutState(ctx, sync.CancelRequestKey(r.ID), reason); err != nil {
+			if err := a.store.PutState(ctx, engine.CancelRequestKey(r.ID), reason); err != nil {
 				return err
 			}
 			final, err := waitInStoreFor(ctx, a, r.ID, 30*time.Second)
@@ -597,7 +601,7 @@ func newCancelCmd() *cobra.Command {
 	return cmd
 }
 
-func waitInStoreFor(ctx context.Context, a *app, id string, d time.Duration) (*sync.Run, error) {
+func waitInStoreFor(ctx context.Context, a *app, id string, d time.Duration) (*engine.Run, error) {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	runs, err := waitInStore(ctx, a, []string{id})

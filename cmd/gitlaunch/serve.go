@@ -8,20 +8,19 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/spf13/cobra"
-
-	"github.com/gitlaunch/gitlaunch/sync"
+	"github.com/gitlaunch/gitlaunch/sync/engine"
 	"github.com/gitlaunch/gitlaunch/sync/web"
+	"github.com/spf13/cobra"
 )
 
 // serveHTTP starts the syncer's HTTP server; the returned func shuts it
 // down gracefully.
-func serveHTTP(ctx context.Context, cmd *cobra.Command, a *app, eng *sync.Engine, addr string) (func(), error) {
+func serveHTTP(ctx context.Context, cmd *cobra.Command, a *app, eng *engine.Engine, addr string) (func(), error) {
 	h, err := web.New(web.Options{Store: a.store, Logger: a.log, Webhook: a.webhook,
 		// Healthy while the run store answers. A git remote or GitHub being
 		// down is not a reason to restart the syncer: runs list those.
 		Health: func(ctx context.Context) error {
-			_, err := eng.Store().ListRuns(ctx, sync.RunFilter{Limit: 1})
+			_, err := eng.Store().ListRuns(ctx, engine.RunFilter{Limit: 1})
 			return err
 		}})
 	if err != nil {

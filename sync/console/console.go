@@ -5,13 +5,12 @@ package console
 import (
 	"context"
 	"fmt"
+	"github.com/gitlaunch/gitlaunch/sync/engine"
 	"io"
 	"sort"
 	"strings"
-	gosync "sync"
+	"sync"
 	"time"
-
-	"github.com/gitlaunch/gitlaunch/sync"
 )
 
 // Reporter writes runs' state changes to W.
@@ -19,21 +18,21 @@ type Reporter struct {
 	W   io.Writer
 	Now func() time.Time
 
-	mu gosync.Mutex
+	mu sync.Mutex
 }
 
 // New returns a reporter writing to w.
 func New(w io.Writer) *Reporter { return &Reporter{W: w, Now: time.Now} }
 
-// Name implements sync.Reporter.
+// Name implements engine.Reporter.
 func (*Reporter) Name() string { return "console" }
 
 // EveryState asks the engine for every state change, also those a run has
 // already left: a console is a log of what happened.
 func (*Reporter) EveryState() bool { return true }
 
-// Report implements sync.Reporter.
-func (c *Reporter) Report(_ context.Context, r *sync.Run) error {
+// Report implements engine.Reporter.
+func (c *Reporter) Report(_ context.Context, r *engine.Run) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	_, err := fmt.Fprintln(c.W, Line(r, c.Now()))
@@ -43,14 +42,14 @@ func (c *Reporter) Report(_ context.Context, r *sync.Run) error {
 // Line formats a run in one line, e.g.
 //
 //	15:04:05 demo/hello 1a2b3c4d push main   succeeded  3.2s  last_loss=0.1 steps=3  [run abcdefgh]
-func Line(r *sync.Run, now time.Time) string {
+func Line(r *engine.Run, now time.Time) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s/%s %s %s", now.Format("15:04:05"), r.Repo, r.JobName, sync.ShortSHA(r.SHA), Where(r))
+	fmt.Fprintf(&b, "%s %s/%s %s %s", now.Format("15:04:05"), r.Repo, r.JobName, engine.ShortSHA(r.SHA), Where(r))
 	fmt.Fprintf(&b, "  %s", strings.ToUpper(string(r.State)))
 	if d := r.Duration(now); d > 0 && r.State.Terminal() {
 		fmt.Fprintf(&b, " %s", d.Round(100*time.Millisecond))
 	}
-	if r.Reason != "" && r.State != sync.StateSucceeded {
+	if r.Reason != "" && r.State != engine.StateSucceeded {
 		fmt.Fprintf(&b, "  %s", r.Reason)
 	}
 	if len(r.Metrics) > 0 {
@@ -66,7 +65,7 @@ func Line(r *sync.Run, now time.Time) string {
 }
 
 // Where says what the run is for: "push main", "PR #7", "schedule main".
-func Where(r *sync.Run) string {
+func Where(r *engine.Run) string {
 	switch {
 	case r.PR > 0:
 		return fmt.Sprintf("%s PR #%d", r.Trigger, r.PR)

@@ -10,8 +10,8 @@ import (
 
 	"github.com/gitlaunch/gitlaunch/render"
 	"github.com/gitlaunch/gitlaunch/schema"
-	"github.com/gitlaunch/gitlaunch/sync"
-	gitsrc "github.com/gitlaunch/gitlaunch/sync/git"
+	"github.com/gitlaunch/gitlaunch/sync/engine"
+	"github.com/gitlaunch/gitlaunch/sync/git"
 	"github.com/gitlaunch/gitlaunch/sync/git/gittest"
 	"github.com/gitlaunch/gitlaunch/sync/kube"
 	"github.com/gitlaunch/gitlaunch/sync/kube/kubetest"
@@ -22,7 +22,7 @@ import (
 // kubeEngine is the engine wired as `gitlaunch sync` wires it with the
 // kube executor: a git remote, a SQLite store and a real API server.
 type kubeEngine struct {
-	eng   *sync.Engine
+	eng   *engine.Engine
 	store *store.Store
 	exec  *kube.Executor
 }
@@ -37,7 +37,7 @@ func newKubeEngine(t *testing.T, ctx context.Context, env *kubetest.Env, ns stri
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	src, err := gitsrc.Open(ctx, gitsrc.Options{URL: remote.URL, CacheDir: filepath.Join(dir, "git")})
+	src, err := git.Open(ctx, git.Options{URL: remote.URL, CacheDir: filepath.Join(dir, "git")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,10 +53,10 @@ func newKubeEngine(t *testing.T, ctx context.Context, env *kubetest.Env, ns stri
 			t.Fatal(err)
 		}
 	}
-	eng, err := sync.New(sync.Options{
+	eng, err := engine.New(engine.Options{
 		Config: cfg, Store: st, Executor: exec, MaxRuns: 1000, PollInterval: time.Hour,
-		Repos: []*sync.Repo{{Name: "models", URL: remote.URL, Source: src, GitHub: "octo-org/models"}},
-		Render: func(job *schema.Job, r *sync.Run) (*corev1.Pod, error) {
+		Repos: []*engine.Repo{{Name: "models", URL: remote.URL, Source: src, GitHub: "octo-org/models"}},
+		Render: func(job *schema.Job, r *engine.Run) (*corev1.Pod, error) {
 			return render.Pod(job, render.RunContext{RunID: r.ID, Repo: r.Repo, RepoURL: r.RepoURL, SHA: r.SHA,
 				Ref: r.Ref, Branch: r.Branch, Trigger: string(r.Trigger), Attempt: max(r.Attempt, 1)}, cfg, base)
 		},

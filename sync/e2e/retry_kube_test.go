@@ -9,7 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/gitlaunch/gitlaunch/render"
-	"github.com/gitlaunch/gitlaunch/sync"
+	"github.com/gitlaunch/gitlaunch/sync/engine"
 	"github.com/gitlaunch/gitlaunch/sync/git/gittest"
 	"github.com/gitlaunch/gitlaunch/sync/kube/kubetest"
 	"github.com/gitlaunch/gitlaunch/templates"
@@ -64,14 +64,14 @@ func TestRetryAfterNodeLoss(t *testing.T) {
 	for _, r := range final {
 		switch r.JobName {
 		case "retry":
-			if r.State != sync.StateSucceeded || r.Attempt != 2 {
+			if r.State != engine.StateSucceeded || r.Attempt != 2 {
 				t.Errorf("retry: %s after %d attempts (%s)", r.State, r.Attempt, r.Reason)
 			}
 			if _, err := env.Client.CoreV1().Pods(ns).Get(ctx, render.AttemptPodName(r.JobName, r.ID, 2), metav1.GetOptions{}); err != nil {
 				t.Errorf("attempt 2 Pod: %v", err)
 			}
 		case "noretry":
-			if r.State != sync.StateError || r.Attempt != 1 {
+			if r.State != engine.StateError || r.Attempt != 1 {
 				t.Errorf("noretry: %s after %d attempts (%s)", r.State, r.Attempt, r.Reason)
 			}
 		}

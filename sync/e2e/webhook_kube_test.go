@@ -21,7 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/gitlaunch/gitlaunch/render"
-	"github.com/gitlaunch/gitlaunch/sync"
+	"github.com/gitlaunch/gitlaunch/sync/engine"
 	"github.com/gitlaunch/gitlaunch/sync/git/gittest"
 	ghsync "github.com/gitlaunch/gitlaunch/sync/github"
 	"github.com/gitlaunch/gitlaunch/sync/kube/kubetest"
@@ -122,7 +122,7 @@ func TestWebhookToPod(t *testing.T) {
 		}
 		at, ok := waitPod(sha, 30*time.Second)
 		if !ok {
-			t.Fatalf("no Pod for %s within 30s of its webhook", sync.ShortSHA(sha))
+			t.Fatalf("no Pod for %s within 30s of its webhook", engine.ShortSHA(sha))
 		}
 		lat = append(lat, at.Sub(start))
 	}

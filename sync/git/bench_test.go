@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	git "github.com/gitlaunch/gitlaunch/sync/git"
+	"github.com/gitlaunch/gitlaunch/sync/git"
 	"github.com/gitlaunch/gitlaunch/sync/git/gittest"
 )
 

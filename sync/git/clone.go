@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/gitlaunch/gitlaunch/sync/engine"
 	"github.com/go-git/go-billy/v5/osfs"
 	gogit "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -15,8 +16,6 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/protocol/packp"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/storage/filesystem"
-
-	gsync "github.com/gitlaunch/gitlaunch/sync"
 )
 
 // Clone fetches exactly commit sha from url into dest (missing or empty),
@@ -81,7 +80,7 @@ func (r *Repo) cloneFetch(ctx context.Context, want plumbing.Hash, ref string) e
 	defer sess.Close()
 	ar, err := sess.AdvertisedReferencesContext(ctx)
 	if errors.Is(err, transport.ErrEmptyRemoteRepository) {
-		return fmt.Errorf("git clone %s: commit %s: the repository is empty: %w", r.redacted, want, gsync.ErrNotFound)
+		return fmt.Errorf("git clone %s: commit %s: the repository is empty: %w", r.redacted, want, engine.ErrNotFound)
 	}
 	if err != nil {
 		return r.remoteError(ctx, "clone", err)
@@ -95,7 +94,7 @@ func (r *Repo) cloneFetch(ctx context.Context, want plumbing.Hash, ref string) e
 		tip, ok := advertisedRef(ar, ref)
 		if !ok {
 			return fmt.Errorf("git clone %s: commit %s: the server does not allow fetching it by id and ref %q is not on the remote: %w",
-				r.redacted, want, ref, gsync.ErrNotFound)
+				r.redacted, want, ref, engine.ErrNotFound)
 		}
 		wants = []plumbing.Hash{tip}
 		r.opts.Shallow = false
@@ -103,12 +102,12 @@ func (r *Repo) cloneFetch(ctx context.Context, want plumbing.Hash, ref string) e
 	if err := r.fetchLocked(ctx, sess, ar, wants, nil); err != nil {
 		var re *RemoteError
 		if errors.As(err, &re) && re.Kind == KindProtocol {
-			return fmt.Errorf("git clone %s: commit %s: %w: %w", r.redacted, want, gsync.ErrNotFound, err)
+			return fmt.Errorf("git clone %s: commit %s: %w: %w", r.redacted, want, engine.ErrNotFound, err)
 		}
 		return err
 	}
 	if !r.hasCommit(want) {
-		return fmt.Errorf("git clone %s: commit %s is not in %s: %w", r.redacted, want, ref, gsync.ErrNotFound)
+		return fmt.Errorf("git clone %s: commit %s is not in %s: %w", r.redacted, want, ref, engine.ErrNotFound)
 	}
 	return nil
 }

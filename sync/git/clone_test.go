@@ -2,15 +2,14 @@ package git_test
 
 import (
 	"errors"
+	"github.com/gitlaunch/gitlaunch/sync/engine"
+	"github.com/gitlaunch/gitlaunch/sync/git"
+	"github.com/gitlaunch/gitlaunch/sync/git/gittest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	gsync "github.com/gitlaunch/gitlaunch/sync"
-	git "github.com/gitlaunch/gitlaunch/sync/git"
-	"github.com/gitlaunch/gitlaunch/sync/git/gittest"
 )
 
 // gitIn runs the git CLI in dir.
@@ -94,13 +93,13 @@ func TestCloneErrors(t *testing.T) {
 
 	t.Run("not a tip, no ref", func(t *testing.T) {
 		err := git.Clone(ctx(t), rem.URL, c[0], "", t.TempDir(), git.Auth{})
-		if !errors.Is(err, gsync.ErrNotFound) {
+		if !errors.Is(err, engine.ErrNotFound) {
 			t.Fatalf("err = %v, want ErrNotFound", err)
 		}
 	})
 	t.Run("commit not in ref", func(t *testing.T) {
 		err := git.Clone(ctx(t), rem.URL, missing, "main", t.TempDir(), git.Auth{})
-		if !errors.Is(err, gsync.ErrNotFound) {
+		if !errors.Is(err, engine.ErrNotFound) {
 			t.Fatalf("err = %v, want ErrNotFound", err)
 		}
 	})
@@ -108,7 +107,7 @@ func TestCloneErrors(t *testing.T) {
 		rem.Git(t, "config", "uploadpack.allowReachableSHA1InWant", "true")
 		defer rem.Git(t, "config", "--unset", "uploadpack.allowReachableSHA1InWant")
 		err := git.Clone(ctx(t), rem.URL, missing, "main", t.TempDir(), git.Auth{})
-		if !errors.Is(err, gsync.ErrNotFound) {
+		if !errors.Is(err, engine.ErrNotFound) {
 			t.Fatalf("err = %v, want ErrNotFound", err)
 		}
 	})

@@ -5,10 +5,9 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/gitlaunch/gitlaunch/sync/engine"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/transport"
-
-	gsync "github.com/gitlaunch/gitlaunch/sync"
 )
 
 // Poll lists the remote's refs and, when they differ from the cache,
@@ -16,18 +15,18 @@ import (
 // remote no longer has. An unchanged remote costs one ref advertisement
 // and no disk access. Every commit in the returned snapshot is in the
 // cache.
-func (r *Repo) Poll(ctx context.Context) (gsync.RefSnapshot, error) {
+func (r *Repo) Poll(ctx context.Context) (engine.RefSnapshot, error) {
 	r.pollMu.Lock()
 	defer r.pollMu.Unlock()
 	if err := r.loadKnown(); err != nil {
-		return gsync.RefSnapshot{}, err
+		return engine.RefSnapshot{}, err
 	}
 
 	lctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
 	defer cancel()
 	sess, err := r.openSession(lctx)
 	if err != nil {
-		return gsync.RefSnapshot{}, r.remoteError(lctx, "list refs", err)
+		return engine.RefSnapshot{}, r.remoteError(lctx, "list refs", err)
 	}
 	defer sess.Close()
 	ar, err := sess.AdvertisedReferencesContext(lctx)
@@ -41,7 +40,7 @@ func (r *Repo) Poll(ctx context.Context) (gsync.RefSnapshot, error) {
 			head = "main"
 		}
 	case err != nil:
-		return gsync.RefSnapshot{}, r.remoteError(lctx, "list refs", err)
+		return engine.RefSnapshot{}, r.remoteError(lctx, "list refs", err)
 	default:
 		remote, head = advertised(ar)
 	}
@@ -55,12 +54,12 @@ func (r *Repo) Poll(ctx context.Context) (gsync.RefSnapshot, error) {
 		fctx, cancel := context.WithTimeout(ctx, r.opts.FetchTimeout)
 		defer cancel()
 		if err := r.fetchChanged(fctx, sess, ar, d); err != nil {
-			return gsync.RefSnapshot{}, err
+			return engine.RefSnapshot{}, err
 		}
 	}
 	if err := r.updateRefs(d, head); err != nil {
 		r.known = nil // reread the cache next time: it may be half updated
-		return gsync.RefSnapshot{}, err
+		return engine.RefSnapshot{}, err
 	}
 	r.known, r.head = remote, head
 	r.log.Debug("git refs changed", "changed", len(d.changed), "deleted", len(d.deleted), "head", head)
@@ -68,12 +67,12 @@ func (r *Repo) Poll(ctx context.Context) (gsync.RefSnapshot, error) {
 }
 
 // snapshot copies the known refs for the caller. Call with pollMu.
-func (r *Repo) snapshot() gsync.RefSnapshot {
+func (r *Repo) snapshot() engine.RefSnapshot {
 	refs := make(map[string]string, len(r.known))
 	for name, h := range r.known {
 		refs[name.String()] = h.String()
 	}
-	return gsync.RefSnapshot{Head: r.head, Refs: refs}
+	return engine.RefSnapshot{Head: r.head, Refs: refs}
 }
 
 // updateRefs writes the poll's outcome into the cache.

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	git "github.com/gitlaunch/gitlaunch/sync/git"
+	"github.com/gitlaunch/gitlaunch/sync/git"
 	"github.com/gitlaunch/gitlaunch/sync/git/gittest"
 )
 

@@ -4,11 +4,10 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/gitlaunch/gitlaunch/sync/engine"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/protocol/packp"
 	"github.com/go-git/go-git/v5/plumbing/protocol/packp/capability"
-
-	gsync "github.com/gitlaunch/gitlaunch/sync"
 )
 
 // tracked reports whether a ref is one gitlaunch follows: branches and
@@ -46,7 +45,7 @@ func advertised(ar *packp.AdvRefs) (map[plumbing.ReferenceName]plumbing.Hash, st
 	}
 	for _, v := range ar.Capabilities.Get(capability.SymRef) {
 		if target, ok := strings.CutPrefix(v, "HEAD:"); ok {
-			if b := gsync.BranchOf(target); b != "" {
+			if b := engine.BranchOf(target); b != "" {
 				return refs, b
 			}
 		}

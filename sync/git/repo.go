@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/gitlaunch/gitlaunch/sync/engine"
 	"github.com/go-git/go-billy/v5/osfs"
 	gogit "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
@@ -16,11 +17,9 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/storage/filesystem"
-
-	gsync "github.com/gitlaunch/gitlaunch/sync"
 )
 
-var _ gsync.Source = (*Repo)(nil)
+var _ engine.Source = (*Repo)(nil)
 
 // objectCache is shared by every Repo: objects are named by their content,
 // so one repository's cached object is right for any other, and one bound
@@ -173,7 +172,7 @@ func (r *Repo) loadKnown() error {
 	}
 	// A fresh cache's HEAD is go-git's default, not the remote's.
 	if head, err := r.st.Reference(plumbing.HEAD); err == nil && head.Type() == plumbing.SymbolicReference && len(known) > 0 {
-		r.head = gsync.BranchOf(head.Target().String())
+		r.head = engine.BranchOf(head.Target().String())
 	}
 	r.known = known
 	return nil

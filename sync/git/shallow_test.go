@@ -2,16 +2,15 @@ package git_test
 
 import (
 	"errors"
+	"github.com/gitlaunch/gitlaunch/sync/engine"
+	"github.com/gitlaunch/gitlaunch/sync/git"
+	"github.com/gitlaunch/gitlaunch/sync/git/gittest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-
-	gsync "github.com/gitlaunch/gitlaunch/sync"
-	git "github.com/gitlaunch/gitlaunch/sync/git"
-	"github.com/gitlaunch/gitlaunch/sync/git/gittest"
 )
 
 func shallowRemote(t *testing.T) (*gittest.Remote, []string) {
@@ -64,7 +63,7 @@ func TestShallowPollFetchesDepthOne(t *testing.T) {
 	if !errors.Is(err, git.ErrHistoryUnavailable) {
 		t.Fatalf("ChangedPaths(missing base) = %v, want ErrHistoryUnavailable", err)
 	}
-	if _, err := r.Manifests(ctx(t), c[0]); !errors.Is(err, gsync.ErrNotFound) {
+	if _, err := r.Manifests(ctx(t), c[0]); !errors.Is(err, engine.ErrNotFound) {
 		t.Fatalf("Manifests(missing) = %v, want ErrNotFound", err)
 	}
 }

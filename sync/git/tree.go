@@ -14,7 +14,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/gitlaunch/gitlaunch/schema"
-	gsync "github.com/gitlaunch/gitlaunch/sync"
+	"github.com/gitlaunch/gitlaunch/sync/engine"
 )
 
 // Limits on reading trees and files.
@@ -49,7 +49,7 @@ func (r *Repo) rootTree(ctx context.Context, sha string) (plumbing.Hash, error) 
 	}
 	if err := r.ensureCommit(ctx, h); err != nil {
 		if errors.Is(err, errCommitUnavailable) {
-			return plumbing.ZeroHash, fmt.Errorf("git %s: commit %s: %w: %w", r.redacted, sha, gsync.ErrNotFound, err)
+			return plumbing.ZeroHash, fmt.Errorf("git %s: commit %s: %w: %w", r.redacted, sha, engine.ErrNotFound, err)
 		}
 		return plumbing.ZeroHash, err
 	}
@@ -58,7 +58,7 @@ func (r *Repo) rootTree(ctx context.Context, sha string) (plumbing.Hash, error) 
 	c, err := object.GetCommit(r.st, h)
 	if err != nil {
 		if errors.Is(err, plumbing.ErrObjectNotFound) {
-			return plumbing.ZeroHash, fmt.Errorf("git %s: commit %s: %w", r.redacted, sha, gsync.ErrNotFound)
+			return plumbing.ZeroHash, fmt.Errorf("git %s: commit %s: %w", r.redacted, sha, engine.ErrNotFound)
 		}
 		return plumbing.ZeroHash, fmt.Errorf("git %s: read commit %s: %w", r.redacted, sha, err)
 	}
@@ -136,14 +136,14 @@ func validName(name string) bool {
 // Manifests returns every job.yaml in commit sha's tree, read straight
 // from the cache. Symlinks, submodules and files over MaxManifestSize named
 // job.yaml are returned with Err set and no data.
-func (r *Repo) Manifests(ctx context.Context, sha string) ([]gsync.ManifestFile, error) {
+func (r *Repo) Manifests(ctx context.Context, sha string) ([]engine.ManifestFile, error) {
 	root, err := r.rootTree(ctx, sha)
 	if err != nil {
 		return nil, err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var out []gsync.ManifestFile
+	var out []engine.ManifestFile
 	err = r.walk(ctx, root, func(e walkEntry) error {
 		if path.Base(e.path) != schema.ManifestName {
 			return nil
@@ -152,7 +152,7 @@ func (r *Repo) Manifests(ctx context.Context, sha string) ([]gsync.ManifestFile,
 		if err != nil && !errors.Is(err, ErrTooLarge) && !errors.Is(err, ErrNotRegular) {
 			return err
 		}
-		out = append(out, gsync.ManifestFile{Path: e.path, Data: data, Err: err})
+		out = append(out, engine.ManifestFile{Path: e.path, Data: data, Err: err})
 		return nil
 	})
 	if err != nil {
@@ -222,7 +222,7 @@ func (r *Repo) ReadFile(ctx context.Context, sha, p string) ([]byte, error) {
 	e, err := t.FindEntry(clean)
 	if err != nil {
 		if errors.Is(err, object.ErrEntryNotFound) || errors.Is(err, object.ErrDirectoryNotFound) {
-			return nil, fmt.Errorf("git %s: %s at %s: %w", r.redacted, clean, sha, gsync.ErrNotFound)
+			return nil, fmt.Errorf("git %s: %s at %s: %w", r.redacted, clean, sha, engine.ErrNotFound)
 		}
 		return nil, fmt.Errorf("git %s: %s at %s: %w", r.redacted, clean, sha, err)
 	}

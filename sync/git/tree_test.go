@@ -2,15 +2,14 @@ package git_test
 
 import (
 	"errors"
+	"github.com/gitlaunch/gitlaunch/sync/engine"
+	"github.com/gitlaunch/gitlaunch/sync/git"
+	"github.com/gitlaunch/gitlaunch/sync/git/gittest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-
-	gsync "github.com/gitlaunch/gitlaunch/sync"
-	git "github.com/gitlaunch/gitlaunch/sync/git"
-	"github.com/gitlaunch/gitlaunch/sync/git/gittest"
 )
 
 // polled returns a Repo that has polled rem once.
@@ -79,7 +78,7 @@ func TestManifestsMissingCommit(t *testing.T) {
 	rem.Commit(t, "main", map[string]string{"f": "1"}, "one")
 	r := polled(t, rem)
 	_, err := r.Manifests(ctx(t), strings.Repeat("ab", 20))
-	if !errors.Is(err, gsync.ErrNotFound) {
+	if !errors.Is(err, engine.ErrNotFound) {
 		t.Fatalf("missing commit: %v", err)
 	}
 	for _, bad := range []string{"", "abc", strings.Repeat("z", 40), "HEAD"} {
@@ -143,8 +142,8 @@ func TestReadFile(t *testing.T) {
 		path string
 		want error
 	}{
-		{"missing.txt", gsync.ErrNotFound},
-		{"a/missing.txt", gsync.ErrNotFound},
+		{"missing.txt", engine.ErrNotFound},
+		{"a/missing.txt", engine.ErrNotFound},
 		{"a", git.ErrNotRegular},
 		{"link", git.ErrNotRegular},
 	}

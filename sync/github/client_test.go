@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/gitlaunch/gitlaunch/schema"
-	"github.com/gitlaunch/gitlaunch/sync"
+	"github.com/gitlaunch/gitlaunch/sync/engine"
 )
 
 func TestNewClientBaseURLs(t *testing.T) {
@@ -89,7 +89,7 @@ func TestLogTail(t *testing.T) {
 	st := newStore(t)
 	ctx := context.Background()
 	mk := func(id, log string) {
-		r := &sync.Run{ID: id, Repo: "models", State: sync.StateFailed}
+		r := &engine.Run{ID: id, Repo: "models", State: engine.StateFailed}
 		if _, err := st.CreateRun(ctx, r, nil); err != nil {
 			t.Fatal(err)
 		}

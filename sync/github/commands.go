@@ -9,9 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gitlaunch/gitlaunch/sync/engine"
 	gh "github.com/google/go-github/v60/github"
-
-	"github.com/gitlaunch/gitlaunch/sync"
 )
 
 // replyMarker marks gitlaunch's replies, whose text is never read as
@@ -183,8 +182,8 @@ func (h *WebhookHandler) runCommand(ctx context.Context, log *slog.Logger, d del
 	if err != nil {
 		return fmt.Sprintf("could not check pull request #%d: %v", pr, err), ""
 	}
-	runs, err := h.o.Engine.Submit(ctx, sync.Event{
-		Repo: d.repo.Name, Trigger: sync.TriggerComment, Ref: fmt.Sprintf("refs/pull/%d/head", pr),
+	runs, err := h.o.Engine.Submit(ctx, engine.Event{
+		Repo: d.repo.Name, Trigger: engine.TriggerComment, Ref: fmt.Sprintf("refs/pull/%d/head", pr),
 		PR: pr, Base: f.Base, Branch: f.Branch, After: f.HeadSHA,
 		Key: strconv.FormatInt(d.comment.Comment.ID, 10), Jobs: jobs, Force: true,
 		// A collaborator asked, so the runs start now; secrets still
@@ -196,18 +195,18 @@ func (h *WebhookHandler) runCommand(ctx context.Context, log *slog.Logger, d del
 	}
 	var missing []string
 	for _, j := range jobs {
-		if !slices.ContainsFunc(runs, func(r *sync.Run) bool { return r.JobName == j }) {
+		if !slices.ContainsFunc(runs, func(r *engine.Run) bool { return r.JobName == j }) {
 			missing = append(missing, codeSpan(j))
 		}
 	}
-	log.Info("run command", "sha", sync.ShortSHA(f.HeadSHA), "runs", len(runs))
+	log.Info("run command", "sha", engine.ShortSHA(f.HeadSHA), "runs", len(runs))
 	switch {
 	case len(runs) == 0 && len(jobs) == 0:
-		return fmt.Sprintf("no job.yaml found at %s.", sync.ShortSHA(f.HeadSHA)), ""
+		return fmt.Sprintf("no job.yaml found at %s.", engine.ShortSHA(f.HeadSHA)), ""
 	case len(runs) == 0:
-		return fmt.Sprintf("no job named %s at %s.", strings.Join(missing, ", "), sync.ShortSHA(f.HeadSHA)), ""
+		return fmt.Sprintf("no job named %s at %s.", strings.Join(missing, ", "), engine.ShortSHA(f.HeadSHA)), ""
 	case len(missing) > 0:
-		return fmt.Sprintf("started the others, but there is no job named %s at %s.", strings.Join(missing, ", "), sync.ShortSHA(f.HeadSHA)), "rocket"
+		return fmt.Sprintf("started the others, but there is no job named %s at %s.", strings.Join(missing, ", "), engine.ShortSHA(f.HeadSHA)), "rocket"
 	}
 	return "", "rocket"
 }
@@ -223,7 +222,7 @@ func (h *WebhookHandler) approveCommand(ctx context.Context, log *slog.Logger, d
 	if len(args) > 0 {
 		want := strings.ToLower(args[0])
 		if len(want) < 7 || !strings.HasPrefix(f.HeadSHA, want) {
-			return fmt.Sprintf("the head of #%d is %s, not %s: nothing approved. Look at the new commit and approve it by name.", pr, sync.ShortSHA(f.HeadSHA), codeSpan(args[0])), ""
+			return fmt.Sprintf("the head of #%d is %s, not %s: nothing approved. Look at the new commit and approve it by name.", pr, engine.ShortSHA(f.HeadSHA), codeSpan(args[0])), ""
 		}
 	}
 	runs, err := h.o.Engine.Approve(ctx, d.repo.Name, pr, f.HeadSHA)
@@ -231,9 +230,9 @@ func (h *WebhookHandler) approveCommand(ctx context.Context, log *slog.Logger, d
 	case err != nil:
 		return fmt.Sprintf("`/gitlaunch ok-to-test` failed: %v", err), ""
 	case len(runs) == 0:
-		return fmt.Sprintf("no run of %s waits for approval (trusted pull requests run by themselves; jobs run only when their paths change).", sync.ShortSHA(f.HeadSHA)), ""
+		return fmt.Sprintf("no run of %s waits for approval (trusted pull requests run by themselves; jobs run only when their paths change).", engine.ShortSHA(f.HeadSHA)), ""
 	}
-	log.Info("ok-to-test", "sha", sync.ShortSHA(f.HeadSHA), "runs", len(runs))
+	log.Info("ok-to-test", "sha", engine.ShortSHA(f.HeadSHA), "runs", len(runs))
 	return "", "+1"
 }
 

@@ -12,13 +12,13 @@ import (
 	gh "github.com/google/go-github/v60/github"
 
 	"github.com/gitlaunch/gitlaunch/render"
-	"github.com/gitlaunch/gitlaunch/sync"
+	"github.com/gitlaunch/gitlaunch/sync/engine"
 )
 
 // updateComment renders the pull request's comment for its current head
 // commit and creates or edits it. Per pull request, one update at a time:
 // two runs finishing at once never create two comments.
-func (rep *Reporter) updateComment(ctx context.Context, repo *sync.Repo, owner, name string, r *sync.Run, red *Redactor) error {
+func (rep *Reporter) updateComment(ctx context.Context, repo *engine.Repo, owner, name string, r *engine.Run, red *Redactor) error {
 	key := fmt.Sprintf("%s/%s#%d", strings.ToLower(owner), strings.ToLower(name), r.PR)
 	unlock := rep.prs.Lock(key)
 	defer unlock()
@@ -60,7 +60,7 @@ func (rep *Reporter) updateComment(ctx context.Context, repo *sync.Repo, owner, 
 // prHead asks GitHub for the pull request's head commit and target
 // branch; when GitHub does not know the pull request (a forge that only
 // publishes refs/pull/*), the newest run's commit stands in.
-func (rep *Reporter) prHead(ctx context.Context, owner, name string, r *sync.Run) (head, base string, err error) {
+func (rep *Reporter) prHead(ctx context.Context, owner, name string, r *engine.Run) (head, base string, err error) {
 	pr, _, err := rep.o.Client.PullRequests.Get(ctx, owner, name, r.PR)
 	if err == nil && pr.GetHead().GetSHA() != "" {
 		return pr.GetHead().GetSHA(), pr.GetBase().GetRef(), nil
@@ -68,7 +68,7 @@ func (rep *Reporter) prHead(ctx context.Context, owner, name string, r *sync.Run
 	if err != nil && StatusCode(err) != http.StatusNotFound {
 		return "", "", classify(fmt.Sprintf("pull request %s/%s#%d", owner, name, r.PR), err, rep.o.Now())
 	}
-	runs, lerr := rep.o.Store.ListRuns(ctx, sync.RunFilter{Repo: r.Repo, PR: r.PR, Limit: 1})
+	runs, lerr := rep.o.Store.ListRuns(ctx, engine.RunFilter{Repo: r.Repo, PR: r.PR, Limit: 1})
 	if lerr != nil || len(runs) == 0 {
 		return r.SHA, r.Base, lerr
 	}
@@ -76,16 +76,16 @@ func (rep *Reporter) prHead(ctx context.Context, owner, name string, r *sync.Run
 }
 
 // commentData collects the newest run of each job at the head commit.
-func (rep *Reporter) commentData(ctx context.Context, repo *sync.Repo, pr int, head, base string, red *Redactor) (render.PRCommentData, error) {
+func (rep *Reporter) commentData(ctx context.Context, repo *engine.Repo, pr int, head, base string, red *Redactor) (render.PRCommentData, error) {
 	d := render.PRCommentData{Marker: CommentMarker, Repo: repo.GitHub, PR: pr, SHA: head, Base: base}
-	runs, err := rep.o.Store.ListRuns(ctx, sync.RunFilter{Repo: repo.Name, PR: pr, SHA: head})
+	runs, err := rep.o.Store.ListRuns(ctx, engine.RunFilter{Repo: repo.Name, PR: pr, SHA: head})
 	if err != nil {
 		return d, fmt.Errorf("runs of pull request #%d: %w", pr, err)
 	}
 	// Newest first: the first run seen of a job is its latest (a comment
 	// command's re-run replaces the push's run in the table).
 	sort.SliceStable(runs, func(i, j int) bool { return runs[i].CreatedAt.After(runs[j].CreatedAt) })
-	latest := map[string]*sync.Run{}
+	latest := map[string]*engine.Run{}
 	for _, r := range runs {
 		if _, ok := latest[r.JobPath]; !ok {
 			latest[r.JobPath] = r
@@ -97,7 +97,7 @@ func (rep *Reporter) commentData(ctx context.Context, repo *sync.Repo, pr int, h
 		row := render.JobRow{Name: r.JobName, JobPath: r.JobPath, RunID: r.ID, URL: rep.runURL(r.ID),
 			State: string(r.State), Reason: r.Reason, Duration: r.Duration(now), GPU: r.GPU, GPUModel: r.GPUModel,
 			Untrusted: r.Untrusted}
-		if r.State == sync.StateSucceeded {
+		if r.State == engine.StateSucceeded {
 			row.Reason = ""
 		}
 		if len(r.Metrics) > 0 {
@@ -116,11 +116,11 @@ func (rep *Reporter) commentData(ctx context.Context, repo *sync.Repo, pr int, h
 			}
 		}
 		switch r.State {
-		case sync.StateFailed, sync.StateTimedOut, sync.StateError:
+		case engine.StateFailed, engine.StateTimedOut, engine.StateError:
 			if row.LogTail, row.LogLines, err = logTail(ctx, rep.o.Store, r.ID, rep.o.TailLines, rep.o.TailBytes, red); err != nil {
 				return d, err
 			}
-		case sync.StateWaiting:
+		case engine.StateWaiting:
 			d.Waiting = true
 		}
 		for i, a := range r.Artifacts {

@@ -15,8 +15,8 @@ import (
 
 	"github.com/gitlaunch/gitlaunch/render"
 	"github.com/gitlaunch/gitlaunch/schema"
-	"github.com/gitlaunch/gitlaunch/sync"
-	gitsrc "github.com/gitlaunch/gitlaunch/sync/git"
+	"github.com/gitlaunch/gitlaunch/sync/engine"
+	"github.com/gitlaunch/gitlaunch/sync/git"
 	"github.com/gitlaunch/gitlaunch/sync/git/gittest"
 	"github.com/gitlaunch/gitlaunch/sync/github/githubtest"
 	"github.com/gitlaunch/gitlaunch/sync/local"
@@ -29,7 +29,7 @@ import (
 // fed by the webhook handler over loopback HTTP.
 type stack struct {
 	t      *testing.T
-	eng    *sync.Engine
+	eng    *engine.Engine
 	st     *store.Store
 	exec   *local.Executor
 	hook   *WebhookHandler
@@ -39,7 +39,7 @@ type stack struct {
 	secret string
 }
 
-type checkouter struct{ src *gitsrc.Repo }
+type checkouter struct{ src *git.Repo }
 
 func (c checkouter) Checkout(ctx context.Context, _, sha, dest string) error {
 	return c.src.Checkout(ctx, sha, dest)
@@ -53,7 +53,7 @@ func startStack(t *testing.T, remote *gittest.Remote, fake *githubtest.Server, d
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, err := gitsrc.Open(ctx, gitsrc.Options{URL: remote.URL, CacheDir: filepath.Join(dir, "git"), Logger: quiet})
+	src, err := git.Open(ctx, git.Options{URL: remote.URL, CacheDir: filepath.Join(dir, "git"), Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,17 +74,17 @@ func startStack(t *testing.T, remote *gittest.Remote, fake *githubtest.Server, d
 	if err != nil {
 		t.Fatal(err)
 	}
-	repo := &sync.Repo{Name: "models", URL: remote.URL, Source: src, GitHub: fullName, Secrets: map[string]string{"WANDB_API_KEY": secret}}
-	var eng *sync.Engine
+	repo := &engine.Repo{Name: "models", URL: remote.URL, Source: src, GitHub: fullName, Secrets: map[string]string{"WANDB_API_KEY": secret}}
+	var eng *engine.Engine
 	rep, err := NewReporter(ReporterOptions{Client: client, Store: st, BaseURL: "https://gitlaunch.example.com", Logger: quiet,
-		Repos: func(name string) (*sync.Repo, bool) { return eng.Repo(name) }, Secrets: []string{"test-token", hookSecret}})
+		Repos: func(name string) (*engine.Repo, bool) { return eng.Repo(name) }, Secrets: []string{"test-token", hookSecret}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err = sync.New(sync.Options{
-		Config: cfg, Store: st, Executor: exec, Reporters: []sync.Reporter{rep}, PRs: trust, Logger: quiet,
-		Repos: []*sync.Repo{repo}, PollInterval: time.Hour, // webhooks drive polling
-		Render: func(job *schema.Job, r *sync.Run) (*corev1.Pod, error) {
+	eng, err = engine.New(engine.Options{
+		Config: cfg, Store: st, Executor: exec, Reporters: []engine.Reporter{rep}, PRs: trust, Logger: quiet,
+		Repos: []*engine.Repo{repo}, PollInterval: time.Hour, // webhooks drive polling
+		Render: func(job *schema.Job, r *engine.Run) (*corev1.Pod, error) {
 			return render.Pod(job, render.RunContext{RunID: r.ID, Repo: r.Repo, RepoURL: r.RepoURL, SHA: r.SHA, Ref: r.Ref,
 				Branch: r.Branch, PR: r.PR, Trigger: string(r.Trigger), Untrusted: r.Untrusted, Attempt: max(r.Attempt, 1),
 				SecretName: "models-secrets"}, cfg, base)
@@ -231,8 +231,8 @@ func TestEngineWithGitHub(t *testing.T) {
 		c, _ := ourComment(fake, 8)
 		return strings.Contains(c.Body, "❌ failed") && strings.Contains(c.Body, "key=none")
 	})
-	runs, err := s.st.ListRuns(context.Background(), sync.RunFilter{PR: 8})
-	if err != nil || len(runs) != 1 || !runs[0].Untrusted || runs[0].State != sync.StateFailed {
+	runs, err := s.st.ListRuns(context.Background(), engine.RunFilter{PR: 8})
+	if err != nil || len(runs) != 1 || !runs[0].Untrusted || runs[0].State != engine.StateFailed {
 		t.Fatalf("fork runs = %+v, %v", runs, err)
 	}
 
@@ -257,14 +257,14 @@ func TestEngineWithGitHub(t *testing.T) {
 	c = fake.AddComment(fullName, 7, "alice", "/gitlaunch run mnist")
 	s.deliver("issue_comment", commentBody(t, c.ID, "alice", c.Body, 7))
 	eventually(t, "the commanded run", func() bool {
-		rs, _ := s.st.ListRuns(context.Background(), sync.RunFilter{PR: 7, States: []sync.State{sync.StateSucceeded}})
+		rs, _ := s.st.ListRuns(context.Background(), engine.RunFilter{PR: 7, States: []engine.State{engine.StateSucceeded}})
 		comments := fake.Comments(fullName, 7)
 		return len(rs) == 2 && len(comments[len(comments)-1].Reactions) == 1
 	})
-	rs, _ := s.st.ListRuns(context.Background(), sync.RunFilter{PR: 7})
-	var commanded *sync.Run
+	rs, _ := s.st.ListRuns(context.Background(), engine.RunFilter{PR: 7})
+	var commanded *engine.Run
 	for _, r := range rs {
-		if r.Trigger == sync.TriggerComment {
+		if r.Trigger == engine.TriggerComment {
 			commanded = r
 		}
 	}

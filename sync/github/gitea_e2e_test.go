@@ -13,7 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	gosync "sync"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,9 +22,9 @@ import (
 
 	"github.com/gitlaunch/gitlaunch/render"
 	"github.com/gitlaunch/gitlaunch/schema"
-	"github.com/gitlaunch/gitlaunch/sync"
 	"github.com/gitlaunch/gitlaunch/sync/console"
-	gitsrc "github.com/gitlaunch/gitlaunch/sync/git"
+	"github.com/gitlaunch/gitlaunch/sync/engine"
+	"github.com/gitlaunch/gitlaunch/sync/git"
 	"github.com/gitlaunch/gitlaunch/sync/git/gittest"
 	"github.com/gitlaunch/gitlaunch/sync/github/giteatest"
 	"github.com/gitlaunch/gitlaunch/sync/local"
@@ -79,7 +79,7 @@ func TestGiteaEndToEnd(t *testing.T) {
 		t.Errorf("main status description = %q, want the headline metric", st.Description)
 	}
 	mainRun := w.onlyRunAt(s, mainSHA)
-	if mainRun.Trigger != sync.TriggerPush || mainRun.Untrusted || mainRun.Metrics["accuracy"] != 90 {
+	if mainRun.Trigger != engine.TriggerPush || mainRun.Untrusted || mainRun.Metrics["accuracy"] != 90 {
 		t.Errorf("main run = trigger %s untrusted %v metrics %v", mainRun.Trigger, mainRun.Untrusted, mainRun.Metrics)
 	}
 	if len(mainRun.Artifacts) != 1 || mainRun.Artifacts[0].Path != "out/model.txt" {
@@ -97,7 +97,7 @@ func TestGiteaEndToEnd(t *testing.T) {
 	pr := w.gitea.CreatePullRequest(t, e2eRepo, "better", "main", "Better accuracy")
 	w.waitStatus(prSHA1, "success")
 	first := w.waitComment(pr, func(body string) bool {
-		return strings.Contains(body, sync.ShortSHA(prSHA1)) && strings.Contains(body, "✅ succeeded")
+		return strings.Contains(body, engine.ShortSHA(prSHA1)) && strings.Contains(body, "✅ succeeded")
 	})
 	for _, want := range []string{
 		"| " + e2eJob + " | ✅ succeeded",
@@ -117,13 +117,13 @@ func TestGiteaEndToEnd(t *testing.T) {
 	prSHA2 := work.commit(map[string]string{e2eJob + "/acc.txt": "95\n"}, "even better")
 	w.waitStatus(prSHA2, "success")
 	edited := w.waitComment(pr, func(body string) bool {
-		return strings.Contains(body, sync.ShortSHA(prSHA2)) && strings.Contains(body, "accuracy **95** (+5")
+		return strings.Contains(body, engine.ShortSHA(prSHA2)) && strings.Contains(body, "accuracy **95** (+5")
 	})
 	if edited.GetID() != first.GetID() {
 		t.Errorf("a push made comment %d; want comment %d edited", edited.GetID(), first.GetID())
 	}
-	if strings.Contains(edited.GetBody(), sync.ShortSHA(prSHA1)) {
-		t.Errorf("edited comment still names the old head %s:\n%s", sync.ShortSHA(prSHA1), edited.GetBody())
+	if strings.Contains(edited.GetBody(), engine.ShortSHA(prSHA1)) {
+		t.Errorf("edited comment still names the old head %s:\n%s", engine.ShortSHA(prSHA1), edited.GetBody())
 	}
 
 	// 3. A restart while a run runs: the job waits on a gate file, the
@@ -140,7 +140,7 @@ func TestGiteaEndToEnd(t *testing.T) {
 		if r == nil {
 			return false, "no run"
 		}
-		return r.State == sync.StateRunning && strings.Contains(r.Reason, "adopted"), string(r.State) + ": " + r.Reason
+		return r.State == engine.StateRunning && strings.Contains(r.Reason, "adopted"), string(r.State) + ": " + r.Reason
 	})
 	w.closeGate(true)
 	st = w.waitStatus(prSHA3, "success")
@@ -148,13 +148,13 @@ func TestGiteaEndToEnd(t *testing.T) {
 		t.Errorf("status target %q, want …%s", st.TargetURL, want)
 	}
 	afterRestart := w.waitComment(pr, func(body string) bool {
-		return strings.Contains(body, sync.ShortSHA(prSHA3)) && strings.Contains(body, "✅ succeeded") &&
+		return strings.Contains(body, engine.ShortSHA(prSHA3)) && strings.Contains(body, "✅ succeeded") &&
 			strings.Contains(body, "accuracy **96**")
 	})
 	if afterRestart.GetID() != first.GetID() {
 		t.Errorf("after the restart comment %d was written; want %d edited", afterRestart.GetID(), first.GetID())
 	}
-	if r := w.runIn(s, restarted); r.Attempt != 1 || r.State != sync.StateSucceeded {
+	if r := w.runIn(s, restarted); r.Attempt != 1 || r.State != engine.StateSucceeded {
 		t.Errorf("adopted run: attempt %d state %s", r.Attempt, r.State)
 	}
 
@@ -166,13 +166,13 @@ func TestGiteaEndToEnd(t *testing.T) {
 		t.Fatalf("comment the run command: %v", err)
 	}
 	w.waitReaction(command.GetID(), "rocket")
-	var commanded *sync.Run
+	var commanded *engine.Run
 	w.waitFor("the commanded run to succeed", func() (bool, string) {
-		runs := w.runs(s, sync.RunFilter{PR: pr, SHA: prSHA3})
+		runs := w.runs(s, engine.RunFilter{PR: pr, SHA: prSHA3})
 		for _, r := range runs {
-			if r.Trigger == sync.TriggerComment {
+			if r.Trigger == engine.TriggerComment {
 				commanded = r
-				return r.State == sync.StateSucceeded, string(r.State)
+				return r.State == engine.StateSucceeded, string(r.State)
 			}
 		}
 		return false, fmt.Sprintf("%d runs at the head, none by comment", len(runs))
@@ -253,9 +253,9 @@ func TestGiteaEndToEnd(t *testing.T) {
 		}
 	}
 	launched := w.launches()
-	for _, r := range w.runs(s, sync.RunFilter{Repo: e2eRepo}) {
+	for _, r := range w.runs(s, engine.RunFilter{Repo: e2eRepo}) {
 		if n := launched[r.ID]; n != 1 {
-			t.Errorf("run %s (%s %s) launched %d times, want 1", r.ID, r.Trigger, sync.ShortSHA(r.SHA), n)
+			t.Errorf("run %s (%s %s) launched %d times, want 1", r.ID, r.Trigger, engine.ShortSHA(r.SHA), n)
 		}
 		delete(launched, r.ID)
 	}
@@ -371,7 +371,7 @@ func (w *e2eWorld) startSyncer() *e2eSyncer {
 	st, err := store.Open(ctx, filepath.Join(w.dataDir, "gitlaunch.db"))
 	fail(err)
 	url := w.gitea.CloneURL(e2eRepo)
-	src, err := gitsrc.Open(ctx, gitsrc.Options{URL: url, CacheDir: gitsrc.CacheDirFor(w.dataDir, e2eRepo, url), Logger: log})
+	src, err := git.Open(ctx, git.Options{URL: url, CacheDir: git.CacheDirFor(w.dataDir, e2eRepo, url), Logger: log})
 	fail(err)
 	executor, err := local.New(local.Options{DataDir: w.dataDir, Checkout: e2eCheckout{src}, Logger: log})
 	fail(err)
@@ -381,16 +381,16 @@ func (w *e2eWorld) startSyncer() *e2eSyncer {
 	trust, err := NewTrust(TrustOptions{Client: client, Logger: log})
 	fail(err)
 	secrets := []string{w.botToken, e2eHookSecret}
-	var eng *sync.Engine
+	var eng *engine.Engine
 	rep, err := NewReporter(ReporterOptions{Client: client, Store: st, BaseURL: "http://" + w.addr, Secrets: secrets,
-		Logger: log, Repos: func(name string) (*sync.Repo, bool) { return eng.Repo(name) }})
+		Logger: log, Repos: func(name string) (*engine.Repo, bool) { return eng.Repo(name) }})
 	fail(err)
-	repo := &sync.Repo{Name: e2eRepo, URL: url, Source: src, GitHub: w.full, Secrets: map[string]string{"E2E_TOKEN": e2eSecret}}
-	eng, err = sync.New(sync.Options{
-		Config: cfg, Store: st, Logger: log, Executor: executor, Repos: []*sync.Repo{repo},
-		Reporters: []sync.Reporter{console.New(w.logs), rep}, PRs: trust,
+	repo := &engine.Repo{Name: e2eRepo, URL: url, Source: src, GitHub: w.full, Secrets: map[string]string{"E2E_TOKEN": e2eSecret}}
+	eng, err = engine.New(engine.Options{
+		Config: cfg, Store: st, Logger: log, Executor: executor, Repos: []*engine.Repo{repo},
+		Reporters: []engine.Reporter{console.New(w.logs), rep}, PRs: trust,
 		PollInterval: 5 * time.Minute, // cmd's webhookPollInterval: webhooks bring changes
-		Render: func(job *schema.Job, r *sync.Run) (*corev1.Pod, error) {
+		Render: func(job *schema.Job, r *engine.Run) (*corev1.Pod, error) {
 			return render.Pod(job, render.RunContext{RunID: r.ID, Repo: r.Repo, RepoURL: r.RepoURL, SHA: r.SHA, Ref: r.Ref,
 				Branch: r.Branch, PR: r.PR, Trigger: string(r.Trigger), Untrusted: r.Untrusted, Attempt: max(r.Attempt, 1),
 				// The repository's secretName, as a config with one gives it:
@@ -415,7 +415,7 @@ func (w *e2eWorld) startSyncer() *e2eSyncer {
 	go func() { hooked <- hook.Run(ctx) }()
 	go func() { ran <- eng.Run(ctx) }()
 	s := &e2eSyncer{st: st}
-	var once gosync.Once
+	var once sync.Once
 	s.stop = func() {
 		once.Do(func() {
 			cancel()
@@ -455,7 +455,7 @@ func e2eListen(ctx context.Context, addr string) (net.Listener, error) {
 
 // e2eCheckout builds workspaces from the git cache, fetching a commit it
 // does not have yet, as cmd/gitlaunch's checkout does.
-type e2eCheckout struct{ src *gitsrc.Repo }
+type e2eCheckout struct{ src *git.Repo }
 
 func (c e2eCheckout) Checkout(ctx context.Context, _, sha, dest string) error {
 	if err := c.src.Checkout(ctx, sha, dest); err == nil {
@@ -520,7 +520,7 @@ func (w *e2eWorld) status(sha string) (e2eStatus, error) {
 func (w *e2eWorld) waitStatus(sha, state string) e2eStatus {
 	w.t.Helper()
 	var st e2eStatus
-	w.waitFor(fmt.Sprintf("status %s %s at %s", StatusContext(e2eJob), state, sync.ShortSHA(sha)), func() (bool, string) {
+	w.waitFor(fmt.Sprintf("status %s %s at %s", StatusContext(e2eJob), state, engine.ShortSHA(sha)), func() (bool, string) {
 		var err error
 		if st, err = w.status(sha); err != nil {
 			return false, err.Error()
@@ -611,7 +611,7 @@ func (w *e2eWorld) checkRunPage(target, runID string) {
 
 // ---- reading the syncer's store and the jobs' traces ----
 
-func (w *e2eWorld) runs(s *e2eSyncer, f sync.RunFilter) []*sync.Run {
+func (w *e2eWorld) runs(s *e2eSyncer, f engine.RunFilter) []*engine.Run {
 	runs, err := s.st.ListRuns(context.Background(), f)
 	if err != nil {
 		w.t.Fatalf("list runs: %v", err)
@@ -620,7 +620,7 @@ func (w *e2eWorld) runs(s *e2eSyncer, f sync.RunFilter) []*sync.Run {
 }
 
 // runIn returns a run from the syncer's store, nil when it cannot be read.
-func (w *e2eWorld) runIn(s *e2eSyncer, id string) *sync.Run {
+func (w *e2eWorld) runIn(s *e2eSyncer, id string) *engine.Run {
 	r, err := s.st.GetRun(context.Background(), id)
 	if err != nil {
 		return nil
@@ -628,11 +628,11 @@ func (w *e2eWorld) runIn(s *e2eSyncer, id string) *sync.Run {
 	return r
 }
 
-func (w *e2eWorld) onlyRunAt(s *e2eSyncer, sha string) *sync.Run {
+func (w *e2eWorld) onlyRunAt(s *e2eSyncer, sha string) *engine.Run {
 	w.t.Helper()
-	runs := w.runs(s, sync.RunFilter{SHA: sha})
+	runs := w.runs(s, engine.RunFilter{SHA: sha})
 	if len(runs) != 1 {
-		w.t.Fatalf("%d runs at %s, want 1", len(runs), sync.ShortSHA(sha))
+		w.t.Fatalf("%d runs at %s, want 1", len(runs), engine.ShortSHA(sha))
 	}
 	return runs[0]
 }
@@ -687,7 +687,7 @@ func (w *e2eWorld) launchesOf(sha string) int {
 func (w *e2eWorld) waitLaunch(sha string) string {
 	w.t.Helper()
 	id := ""
-	w.waitFor("a launch at "+sync.ShortSHA(sha), func() (bool, string) {
+	w.waitFor("a launch at "+engine.ShortSHA(sha), func() (bool, string) {
 		for _, f := range w.launchLines() {
 			if len(f) > 1 && f[1] == sha {
 				id = f[0]
@@ -784,7 +784,7 @@ func (c *e2eClone) commit(files map[string]string, msg string) string {
 
 // e2eLog collects the syncer's log, shown when the test fails.
 type e2eLog struct {
-	mu  gosync.Mutex
+	mu  sync.Mutex
 	buf bytes.Buffer
 }
 

@@ -10,15 +10,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	gosync "sync"
+	"sync"
 	"testing"
 	"time"
 
-	gh "github.com/google/go-github/v60/github"
-
-	"github.com/gitlaunch/gitlaunch/sync"
+	"github.com/gitlaunch/gitlaunch/sync/engine"
 	"github.com/gitlaunch/gitlaunch/sync/github/githubtest"
 	"github.com/gitlaunch/gitlaunch/sync/store"
+	gh "github.com/google/go-github/v60/github"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -33,7 +32,7 @@ const (
 
 // testClock is a settable clock.
 type testClock struct {
-	mu  gosync.Mutex
+	mu  sync.Mutex
 	now time.Time
 }
 
@@ -64,8 +63,8 @@ func newStore(t testing.TB) *store.Store {
 }
 
 // repoFixture is a watched repository reported to the fake GitHub.
-func repoFixture() *sync.Repo {
-	return &sync.Repo{Name: "models", GitHub: fullName, Secrets: map[string]string{"WANDB_API_KEY": secret}}
+func repoFixture() *engine.Repo {
+	return &engine.Repo{Name: "models", GitHub: fullName, Secrets: map[string]string{"WANDB_API_KEY": secret}}
 }
 
 type reporterFixture struct {
@@ -73,7 +72,7 @@ type reporterFixture struct {
 	gh    *githubtest.Server
 	st    *store.Store
 	clock *testClock
-	repo  *sync.Repo
+	repo  *engine.Repo
 	rep   *Reporter
 }
 
@@ -91,7 +90,7 @@ func newReporterFixture(t *testing.T) *reporterFixture {
 func (f *reporterFixture) newReporter(o ReporterOptions) *Reporter {
 	f.t.Helper()
 	o.Client = newClient(f.t, f.gh)
-	o.Repos = func(name string) (*sync.Repo, bool) {
+	o.Repos = func(name string) (*engine.Repo, bool) {
 		if name == f.repo.Name {
 			return f.repo, true
 		}
@@ -111,15 +110,15 @@ func (f *reporterFixture) newReporter(o ReporterOptions) *Reporter {
 }
 
 // run stores a new run of job at sha (a pull request run when pr > 0).
-func (f *reporterFixture) run(job string, pr int, sha string, state sync.State) *sync.Run {
+func (f *reporterFixture) run(job string, pr int, sha string, state engine.State) *engine.Run {
 	f.t.Helper()
 	now := f.clock.Now()
-	r := &sync.Run{Repo: "models", JobPath: job + "/job.yaml", JobName: job, SHA: sha, State: state,
-		Trigger: sync.TriggerPush, Ref: "refs/heads/main", Branch: "main", CreatedAt: now, UpdatedAt: now, Attempt: 1}
+	r := &engine.Run{Repo: "models", JobPath: job + "/job.yaml", JobName: job, SHA: sha, State: state,
+		Trigger: engine.TriggerPush, Ref: "refs/heads/main", Branch: "main", CreatedAt: now, UpdatedAt: now, Attempt: 1}
 	if pr > 0 {
-		r.Trigger, r.Ref, r.PR, r.Base, r.Branch = sync.TriggerPullRequest, "refs/pull/7/head", pr, "main", "bigger-batch"
+		r.Trigger, r.Ref, r.PR, r.Base, r.Branch = engine.TriggerPullRequest, "refs/pull/7/head", pr, "main", "bigger-batch"
 	}
-	r.ID = sync.RunID(r.Repo, r.JobPath, r.SHA, r.Trigger, r.Ref)
+	r.ID = engine.RunID(r.Repo, r.JobPath, r.SHA, r.Trigger, r.Ref)
 	if _, err := f.st.CreateRun(context.Background(), r, []string{"github"}); err != nil {
 		f.t.Fatal(err)
 	}
@@ -127,11 +126,11 @@ func (f *reporterFixture) run(job string, pr int, sha string, state sync.State) 
 }
 
 // move updates a stored run.
-func (f *reporterFixture) move(r *sync.Run, state sync.State, mutate func(*sync.Run)) *sync.Run {
+func (f *reporterFixture) move(r *engine.Run, state engine.State, mutate func(*engine.Run)) *engine.Run {
 	f.t.Helper()
 	now := f.clock.Now()
 	r.State, r.UpdatedAt = state, now
-	if state == sync.StateRunning && r.StartedAt.IsZero() {
+	if state == engine.StateRunning && r.StartedAt.IsZero() {
 		r.StartedAt = now
 	}
 	if state.Terminal() {
@@ -146,11 +145,11 @@ func (f *reporterFixture) move(r *sync.Run, state sync.State, mutate func(*sync.
 	return r
 }
 
-func (f *reporterFixture) report(r *sync.Run) error {
+func (f *reporterFixture) report(r *engine.Run) error {
 	return f.rep.Report(context.Background(), r)
 }
 
-func (f *reporterFixture) mustReport(r *sync.Run) {
+func (f *reporterFixture) mustReport(r *engine.Run) {
 	f.t.Helper()
 	if err := f.report(r); err != nil {
 		f.t.Fatalf("report %s %s: %v", r.JobName, r.State, err)

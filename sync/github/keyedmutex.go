@@ -1,16 +1,16 @@
 package github
 
-import gosync "sync"
+import "sync"
 
 // keyedMutex serializes work per key (one pull request) and forgets keys
 // nobody holds, so it never grows with history.
 type keyedMutex struct {
-	mu    gosync.Mutex
+	mu    sync.Mutex
 	locks map[string]*keyedLock
 }
 
 type keyedLock struct {
-	mu   gosync.Mutex
+	mu   sync.Mutex
 	refs int
 }
 

@@ -8,7 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"slices"
-	gosync "sync"
+	"sync"
 	"testing"
 	"time"
 )
@@ -63,10 +63,10 @@ func TestWebhookLoad(t *testing.T) {
 	const rate = 100
 	total := rate * seconds
 	var (
-		mu        gosync.Mutex
+		mu        sync.Mutex
 		latencies []time.Duration
 		bad       []string
-		wg        gosync.WaitGroup
+		wg        sync.WaitGroup
 	)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	tick := time.NewTicker(time.Second / rate)

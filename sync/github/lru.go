@@ -2,13 +2,13 @@ package github
 
 import (
 	"container/list"
-	gosync "sync"
+	"sync"
 )
 
 // lru is a bounded map that forgets the least recently used entry first.
 // It is safe for concurrent use.
 type lru[K comparable, V any] struct {
-	mu    gosync.Mutex
+	mu    sync.Mutex
 	max   int
 	order *list.List // front = most recent; values are *lruEntry
 	items map[K]*list.Element

@@ -9,13 +9,13 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	gosync "sync"
+	"sync"
 	"time"
 
 	gh "github.com/google/go-github/v60/github"
 
 	"github.com/gitlaunch/gitlaunch/render"
-	"github.com/gitlaunch/gitlaunch/sync"
+	"github.com/gitlaunch/gitlaunch/sync/engine"
 )
 
 // CommentMarker starts the one comment gitlaunch keeps per pull request;
@@ -24,17 +24,17 @@ const CommentMarker = "<!-- gitlaunch:pr-comment -->"
 
 // RunStore is what the reporter reads from the run store.
 type RunStore interface {
-	ListRuns(ctx context.Context, f sync.RunFilter) ([]*sync.Run, error)
+	ListRuns(ctx context.Context, f engine.RunFilter) ([]*engine.Run, error)
 	// LatestSucceeded is the newest succeeded run of a job on a branch; an
-	// error wrapping sync.ErrNotFound when there is none.
-	LatestSucceeded(ctx context.Context, repo, jobPath, branch string) (*sync.Run, error)
+	// error wrapping engine.ErrNotFound when there is none.
+	LatestSucceeded(ctx context.Context, repo, jobPath, branch string) (*engine.Run, error)
 	OpenLog(ctx context.Context, runID string, off int64) (io.ReadCloser, error)
 	LogSize(ctx context.Context, runID string) (int64, error)
 }
 
 // RepoLookup finds a watched repository by its short name (the engine's
 // Repo method).
-type RepoLookup func(name string) (*sync.Repo, bool)
+type RepoLookup func(name string) (*engine.Repo, bool)
 
 // ReporterOptions configure a Reporter.
 type ReporterOptions struct {
@@ -64,14 +64,14 @@ type ReporterOptions struct {
 }
 
 // Reporter posts runs to GitHub: a commit status per job and one comment
-// per pull request. It implements sync.Reporter.
+// per pull request. It implements engine.Reporter.
 type Reporter struct {
 	o      ReporterOptions
 	tmpl   *render.CommentTemplate
 	prs    keyedMutex
 	cached *lru[string, cachedComment] // "owner/name#pr" → our comment
 
-	loginMu    gosync.Mutex
+	loginMu    sync.Mutex
 	login      string
 	loginKnown bool
 }
@@ -115,13 +115,13 @@ func NewReporter(opts ReporterOptions) (*Reporter, error) {
 	return r, nil
 }
 
-// Name implements sync.Reporter.
+// Name implements engine.Reporter.
 func (*Reporter) Name() string { return "github" }
 
-// Report implements sync.Reporter: it posts the run's commit status and,
+// Report implements engine.Reporter: it posts the run's commit status and,
 // for a pull request, brings its comment up to date. Runs of repositories
 // without a GitHub name are not reported.
-func (rep *Reporter) Report(ctx context.Context, r *sync.Run) error {
+func (rep *Reporter) Report(ctx context.Context, r *engine.Run) error {
 	repo, ok := rep.o.Repos(r.Repo)
 	if !ok || repo.GitHub == "" {
 		return nil
@@ -140,7 +140,7 @@ func (rep *Reporter) Report(ctx context.Context, r *sync.Run) error {
 	return nil
 }
 
-func (rep *Reporter) redactor(repo *sync.Repo) *Redactor {
+func (rep *Reporter) redactor(repo *engine.Repo) *Redactor {
 	vals := slices.Collect(maps.Values(repo.Secrets))
 	return NewRedactor(append(vals, rep.o.Secrets...)...)
 }
@@ -155,13 +155,13 @@ func (rep *Reporter) runURL(id string) string {
 // StatusState maps a run state to a commit status state. Cancelled runs
 // are "error": nothing is wrong with the commit, but it was not tested
 // either, and GitHub's statuses have no neutral state.
-func StatusState(s sync.State) string {
+func StatusState(s engine.State) string {
 	switch s {
-	case sync.StateSucceeded:
+	case engine.StateSucceeded:
 		return "success"
-	case sync.StateFailed, sync.StateTimedOut, sync.StateInvalid:
+	case engine.StateFailed, engine.StateTimedOut, engine.StateInvalid:
 		return "failure"
-	case sync.StateError, sync.StateCancelled:
+	case engine.StateError, engine.StateCancelled:
 		return "error"
 	}
 	return "pending" // queued, waiting, pending, running
@@ -170,7 +170,7 @@ func StatusState(s sync.State) string {
 // StatusContext is the commit status context of a job.
 func StatusContext(job string) string { return "gitlaunch/" + job }
 
-func (rep *Reporter) postStatus(ctx context.Context, owner, name string, r *sync.Run, red *Redactor) error {
+func (rep *Reporter) postStatus(ctx context.Context, owner, name string, r *engine.Run, red *Redactor) error {
 	sd := render.StatusData{State: string(r.State), Reason: r.Reason, Duration: r.Duration(rep.o.Now())}
 	if m := headline(r.Metrics); m != nil {
 		if r.Base != "" {
@@ -194,7 +194,7 @@ func (rep *Reporter) postStatus(ctx context.Context, owner, name string, r *sync
 		st.TargetURL = gh.String(u)
 	}
 	_, _, err := rep.o.Client.Repositories.CreateStatus(ctx, owner, name, r.SHA, st)
-	return classify(fmt.Sprintf("status %s for %s/%s@%s", StatusContext(r.JobName), owner, name, sync.ShortSHA(r.SHA)), err, rep.o.Now())
+	return classify(fmt.Sprintf("status %s for %s/%s@%s", StatusContext(r.JobName), owner, name, engine.ShortSHA(r.SHA)), err, rep.o.Now())
 }
 
 // headline is the metric a status shows: the first by name.
@@ -208,9 +208,9 @@ func headline(m map[string]float64) *render.Metric {
 
 // baseline returns the metrics of the latest successful run of r's job on
 // branch, or nil when there is none.
-func (rep *Reporter) baseline(ctx context.Context, r *sync.Run, branch string) (map[string]float64, error) {
+func (rep *Reporter) baseline(ctx context.Context, r *engine.Run, branch string) (map[string]float64, error) {
 	b, err := rep.o.Store.LatestSucceeded(ctx, r.Repo, r.JobPath, branch)
-	if errors.Is(err, sync.ErrNotFound) {
+	if errors.Is(err, engine.ErrNotFound) {
 		return nil, nil
 	}
 	if err != nil {

@@ -6,28 +6,28 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
-	gosync "sync"
+	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
 
 	"github.com/gitlaunch/gitlaunch/render"
 	"github.com/gitlaunch/gitlaunch/schema"
-	"github.com/gitlaunch/gitlaunch/sync"
+	"github.com/gitlaunch/gitlaunch/sync/engine"
 	"github.com/gitlaunch/gitlaunch/sync/github/githubtest"
 )
 
 func TestStatusPerJobFollowsTransitions(t *testing.T) {
 	f := newReporterFixture(t)
-	a := f.run("mnist", 0, mainSHA, sync.StateQueued)
-	b := f.run("resnet", 0, mainSHA, sync.StateQueued)
+	a := f.run("mnist", 0, mainSHA, engine.StateQueued)
+	b := f.run("resnet", 0, mainSHA, engine.StateQueued)
 	f.mustReport(a)
 	f.mustReport(b)
 	f.clock.Add(time.Second)
-	f.mustReport(f.move(a, sync.StateRunning, nil))
+	f.mustReport(f.move(a, engine.StateRunning, nil))
 	f.clock.Add(3*time.Minute + 12*time.Second)
-	f.mustReport(f.move(a, sync.StateSucceeded, func(r *sync.Run) { r.Metrics = map[string]float64{"loss": 0.04, "accuracy": 98.2} }))
-	f.mustReport(f.move(b, sync.StateFailed, func(r *sync.Run) { r.Reason = "exit code 1" }))
+	f.mustReport(f.move(a, engine.StateSucceeded, func(r *engine.Run) { r.Metrics = map[string]float64{"loss": 0.04, "accuracy": 98.2} }))
+	f.mustReport(f.move(b, engine.StateFailed, func(r *engine.Run) { r.Reason = "exit code 1" }))
 
 	all := f.gh.Statuses(fullName, mainSHA)
 	var states []string
@@ -57,10 +57,10 @@ func TestStatusPerJobFollowsTransitions(t *testing.T) {
 }
 
 func TestStatusStateMapping(t *testing.T) {
-	want := map[sync.State]string{
-		sync.StateQueued: "pending", sync.StateWaiting: "pending", sync.StatePending: "pending", sync.StateRunning: "pending",
-		sync.StateSucceeded: "success", sync.StateFailed: "failure", sync.StateTimedOut: "failure", sync.StateInvalid: "failure",
-		sync.StateError: "error", sync.StateCancelled: "error",
+	want := map[engine.State]string{
+		engine.StateQueued: "pending", engine.StateWaiting: "pending", engine.StatePending: "pending", engine.StateRunning: "pending",
+		engine.StateSucceeded: "success", engine.StateFailed: "failure", engine.StateTimedOut: "failure", engine.StateInvalid: "failure",
+		engine.StateError: "error", engine.StateCancelled: "error",
 	}
 	for st, w := range want {
 		if got := StatusState(st); got != w {
@@ -77,14 +77,14 @@ func TestOneCommentEditedInPlaceAndFoundAfterRestart(t *testing.T) {
 	}
 	// Someone quoting our marker is not us.
 	f.gh.AddComment(fullName, 7, "mallory", CommentMarker+"\nfake")
-	r := f.run("mnist", 7, headSHA, sync.StateQueued)
+	r := f.run("mnist", 7, headSHA, engine.StateQueued)
 	f.mustReport(r)
 	ours := f.ourComments(7)
 	if len(ours) != 2 || ours[1].User != "gitlaunch-bot" {
 		t.Fatalf("comments with the marker: %+v", ours)
 	}
 	id := ours[1].ID
-	f.mustReport(f.move(r, sync.StateRunning, nil))
+	f.mustReport(f.move(r, engine.StateRunning, nil))
 	if n := f.gh.Count("GET", "/issues/7/comments"); n != 3 {
 		t.Errorf("listed %d pages; want 3 once, then the cached id", n)
 	}
@@ -92,7 +92,7 @@ func TestOneCommentEditedInPlaceAndFoundAfterRestart(t *testing.T) {
 	// A new process: nothing cached, the marker finds the comment again.
 	f.rep = f.newReporter(ReporterOptions{})
 	f.clock.Add(time.Minute)
-	f.mustReport(f.move(r, sync.StateSucceeded, func(r *sync.Run) { r.Metrics = map[string]float64{"accuracy": 98} }))
+	f.mustReport(f.move(r, engine.StateSucceeded, func(r *engine.Run) { r.Metrics = map[string]float64{"accuracy": 98} }))
 	ours = f.ourComments(7)
 	if len(ours) != 2 || ours[1].ID != id {
 		t.Fatalf("after restart: %d comments with the marker", len(ours))
@@ -116,10 +116,10 @@ func TestOneCommentEditedInPlaceAndFoundAfterRestart(t *testing.T) {
 
 func TestDeletedCommentIsWrittenAgain(t *testing.T) {
 	f := newReporterFixture(t)
-	r := f.run("mnist", 7, headSHA, sync.StateQueued)
+	r := f.run("mnist", 7, headSHA, engine.StateQueued)
 	f.mustReport(r)
 	f.gh.Fail(githubtest.Failure{Method: "PATCH", Path: "/issues/comments/", Status: 404, Body: `{"message":"Not Found"}`})
-	f.mustReport(f.move(r, sync.StateRunning, nil))
+	f.mustReport(f.move(r, engine.StateRunning, nil))
 	if n := f.gh.Count("POST", "/issues/7/comments"); n != 2 {
 		t.Errorf("comment not recreated: %d creations", n)
 	}
@@ -127,14 +127,14 @@ func TestDeletedCommentIsWrittenAgain(t *testing.T) {
 
 func TestConcurrentRunsMakeOneComment(t *testing.T) {
 	f := newReporterFixture(t)
-	var runs []*sync.Run
+	var runs []*engine.Run
 	for _, job := range []string{"a", "b", "c", "d", "e", "f"} {
-		r := f.run(job, 7, headSHA, sync.StateQueued)
-		runs = append(runs, f.move(r, sync.StateSucceeded, nil))
+		r := f.run(job, 7, headSHA, engine.StateQueued)
+		runs = append(runs, f.move(r, engine.StateSucceeded, nil))
 	}
 	// Two reporters share nothing but the process-wide pull request lock
 	// of one Reporter; the engine has one. Report all at once.
-	var wg gosync.WaitGroup
+	var wg sync.WaitGroup
 	errs := make(chan error, len(runs))
 	for _, r := range runs {
 		wg.Add(1)
@@ -163,7 +163,7 @@ func TestConcurrentRunsMakeOneComment(t *testing.T) {
 
 func TestServerErrorThenDelivered(t *testing.T) {
 	f := newReporterFixture(t)
-	r := f.run("mnist", 7, headSHA, sync.StateQueued)
+	r := f.run("mnist", 7, headSHA, engine.StateQueued)
 	f.gh.Fail(githubtest.ServerError(502))
 	err := f.report(r)
 	if err == nil || !strings.Contains(err.Error(), "502") || !strings.Contains(err.Error(), "temporary") {
@@ -179,7 +179,7 @@ func TestServerErrorThenDelivered(t *testing.T) {
 	// A failure in the comment step fails the report too, and the retry
 	// writes the comment once.
 	f.gh.Fail(githubtest.Failure{Method: "PATCH", Status: 503, Body: `{"message":"unavailable"}`})
-	f.move(r, sync.StateRunning, nil)
+	f.move(r, engine.StateRunning, nil)
 	if err := f.report(r); err == nil {
 		t.Fatal("comment failure not returned")
 	}
@@ -208,7 +208,7 @@ func TestRateLimitsSayWhenToRetry(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newReporterFixture(t)
-			r := f.run("mnist", 0, mainSHA, sync.StateQueued)
+			r := f.run("mnist", 0, mainSHA, engine.StateQueued)
 			f.gh.Fail(tt.fail)
 			err := f.report(r)
 			at, ok := RetryAt(err)
@@ -226,7 +226,7 @@ func TestRateLimitsSayWhenToRetry(t *testing.T) {
 	f := newReporterFixture(t)
 	reset := time.Now().Add(10 * time.Minute).Truncate(time.Second)
 	f.gh.SetRateLimit(5000, 0, reset)
-	err := f.report(f.run("mnist", 0, mainSHA, sync.StateQueued))
+	err := f.report(f.run("mnist", 0, mainSHA, engine.StateQueued))
 	if at, ok := RetryAt(err); !ok || !at.Equal(reset) {
 		t.Errorf("primary limit: %v (at %v, want %v)", err, at, reset)
 	}
@@ -234,7 +234,7 @@ func TestRateLimitsSayWhenToRetry(t *testing.T) {
 
 func TestRepositoryGoneIsAnError(t *testing.T) {
 	f := newReporterFixture(t)
-	r := f.run("mnist", 0, mainSHA, sync.StateQueued)
+	r := f.run("mnist", 0, mainSHA, engine.StateQueued)
 	f.gh.DeleteRepo(fullName)
 	err := f.report(r)
 	if err == nil || !strings.Contains(err.Error(), "not found on GitHub") || StatusCode(err) != 404 {
@@ -254,8 +254,8 @@ func TestHugeLogsKeepTheCommentWithinLimit(t *testing.T) {
 	f := newReporterFixture(t)
 	f.rep = f.newReporter(ReporterOptions{TailLines: 1 << 20, TailBytes: 1 << 20})
 	for _, job := range []string{"a", "b"} {
-		r := f.run(job, 7, headSHA, sync.StateQueued)
-		f.move(r, sync.StateRunning, nil)
+		r := f.run(job, 7, headSHA, engine.StateQueued)
+		f.move(r, engine.StateRunning, nil)
 		var b strings.Builder
 		for i := range 20000 {
 			fmt.Fprintf(&b, "step %06d loss=%.4f ünïcode `tick`\n", i, 1/float64(i+1))
@@ -263,7 +263,7 @@ func TestHugeLogsKeepTheCommentWithinLimit(t *testing.T) {
 		if err := f.st.AppendLog(context.Background(), r.ID, []byte(b.String())); err != nil {
 			t.Fatal(err)
 		}
-		f.move(r, sync.StateFailed, func(r *sync.Run) { r.Reason = "exit code 1" })
+		f.move(r, engine.StateFailed, func(r *engine.Run) { r.Reason = "exit code 1" })
 		f.mustReport(r)
 	}
 	body := f.ourComments(7)[0].Body
@@ -280,13 +280,13 @@ func TestHugeLogsKeepTheCommentWithinLimit(t *testing.T) {
 
 func TestSecretsAreRedactedEverywhere(t *testing.T) {
 	f := newReporterFixture(t)
-	r := f.run("mnist", 7, headSHA, sync.StateQueued)
-	f.move(r, sync.StateRunning, nil)
+	r := f.run("mnist", 7, headSHA, engine.StateQueued)
+	f.move(r, engine.StateRunning, nil)
 	log := "loading\nWANDB_API_KEY=" + secret + "\nauth " + ghToken + "\ntoken test-token used\nTraceback: boom\n"
 	if err := f.st.AppendLog(context.Background(), r.ID, []byte(log)); err != nil {
 		t.Fatal(err)
 	}
-	f.move(r, sync.StateFailed, func(r *sync.Run) { r.Reason = "exit code 1: key " + secret + " rejected" })
+	f.move(r, engine.StateFailed, func(r *engine.Run) { r.Reason = "exit code 1: key " + secret + " rejected" })
 	f.mustReport(r)
 	posted := []string{f.ourComments(7)[0].Body}
 	for _, s := range f.gh.Statuses(fullName, headSHA) {
@@ -306,8 +306,8 @@ func TestSecretsAreRedactedEverywhere(t *testing.T) {
 
 func TestInvalidManifestFailsWithProblems(t *testing.T) {
 	f := newReporterFixture(t)
-	r := f.run("broken", 7, headSHA, sync.StateInvalid)
-	f.move(r, sync.StateInvalid, func(r *sync.Run) {
+	r := f.run("broken", 7, headSHA, engine.StateInvalid)
+	f.move(r, engine.StateInvalid, func(r *engine.Run) {
 		r.Reason = "broken/job.yaml has 2 problem(s)"
 		r.Problems = []schema.Problem{
 			{File: "broken/job.yaml", Line: 4, Column: 1, Field: "comand", Message: "unknown field", Allowed: `did you mean "command"`},
@@ -330,30 +330,30 @@ func TestInvalidManifestFailsWithProblems(t *testing.T) {
 func TestCommentGolden(t *testing.T) {
 	f := newReporterFixture(t)
 	// The base branch's baseline.
-	base := f.run("mnist", 0, mainSHA, sync.StateQueued)
-	f.move(base, sync.StateRunning, nil)
-	f.move(base, sync.StateSucceeded, func(r *sync.Run) { r.Metrics = map[string]float64{"accuracy": 97.5, "loss": 0.05} })
+	base := f.run("mnist", 0, mainSHA, engine.StateQueued)
+	f.move(base, engine.StateRunning, nil)
+	f.move(base, engine.StateSucceeded, func(r *engine.Run) { r.Metrics = map[string]float64{"accuracy": 97.5, "loss": 0.05} })
 	f.clock.Add(time.Hour)
 
-	ok := f.run("mnist", 7, headSHA, sync.StateQueued)
-	f.move(ok, sync.StateRunning, func(r *sync.Run) { r.GPU, r.GPUModel = 1, "a100" })
+	ok := f.run("mnist", 7, headSHA, engine.StateQueued)
+	f.move(ok, engine.StateRunning, func(r *engine.Run) { r.GPU, r.GPUModel = 1, "a100" })
 	f.clock.Add(3*time.Minute + 12*time.Second)
-	f.move(ok, sync.StateSucceeded, func(r *sync.Run) {
+	f.move(ok, engine.StateSucceeded, func(r *engine.Run) {
 		r.Metrics = map[string]float64{"accuracy": 98.21, "loss": 0.0412}
-		r.Artifacts = []sync.Artifact{{Path: "mnist_cnn.pt", Size: 1_685_126}}
+		r.Artifacts = []engine.Artifact{{Path: "mnist_cnn.pt", Size: 1_685_126}}
 	})
-	bad := f.run("resnet", 7, headSHA, sync.StateQueued)
-	f.move(bad, sync.StateRunning, nil)
+	bad := f.run("resnet", 7, headSHA, engine.StateQueued)
+	f.move(bad, engine.StateRunning, nil)
 	if err := f.st.AppendLog(context.Background(), bad.ID, []byte("epoch 1\nRuntimeError: CUDA out of memory\n")); err != nil {
 		t.Fatal(err)
 	}
 	f.clock.Add(12 * time.Second)
-	f.move(bad, sync.StateFailed, func(r *sync.Run) { r.Reason = "exit code 1" })
-	waiting := f.run("eval", 7, headSHA, sync.StateWaiting)
+	f.move(bad, engine.StateFailed, func(r *engine.Run) { r.Reason = "exit code 1" })
+	waiting := f.run("eval", 7, headSHA, engine.StateWaiting)
 	waiting.Untrusted = true
-	f.move(waiting, sync.StateWaiting, func(r *sync.Run) { r.Reason = "waiting for a collaborator to comment /gitlaunch ok-to-test" })
+	f.move(waiting, engine.StateWaiting, func(r *engine.Run) { r.Reason = "waiting for a collaborator to comment /gitlaunch ok-to-test" })
 	// An older commit's run is not in the table.
-	f.run("old", 7, mainSHA, sync.StateQueued)
+	f.run("old", 7, mainSHA, engine.StateQueued)
 
 	f.mustReport(bad)
 	golden(t, filepath.Join("testdata", "comment.golden.md"), f.ourComments(7)[0].Body)

@@ -8,9 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gitlaunch/gitlaunch/sync/engine"
 	gh "github.com/google/go-github/v60/github"
-
-	"github.com/gitlaunch/gitlaunch/sync"
 )
 
 // PRFacts is what gitlaunch knows about a pull request, from a webhook
@@ -39,7 +38,7 @@ type TrustOptions struct {
 }
 
 // Trust decides which pull requests run with secrets and who may command
-// gitlaunch. It implements sync.PRInspector and caches what webhooks tell
+// gitlaunch. It implements engine.PRInspector and caches what webhooks tell
 // it about pull requests, and the API's permission answers.
 type Trust struct {
 	o     TrustOptions
@@ -98,24 +97,24 @@ func (t *Trust) PullRequest(ctx context.Context, fullName string, pr int) (PRFac
 	return f, nil
 }
 
-// InspectPR implements sync.PRInspector: a pull request is trusted when
+// InspectPR implements engine.PRInspector: a pull request is trusted when
 // its head is a branch of the repository itself (not a fork) and its
 // author may write to the repository.
-func (t *Trust) InspectPR(ctx context.Context, repo *sync.Repo, pr int, sha string) (sync.PRInfo, error) {
+func (t *Trust) InspectPR(ctx context.Context, repo *engine.Repo, pr int, sha string) (engine.PRInfo, error) {
 	f, ok := t.Facts(repo.GitHub, pr)
 	if !ok || f.HeadSHA != sha {
 		var err error
 		if f, err = t.PullRequest(ctx, repo.GitHub, pr); err != nil {
-			return sync.PRInfo{}, err
+			return engine.PRInfo{}, err
 		}
 	}
-	info := sync.PRInfo{Base: f.Base, Branch: f.Branch, Open: f.Open}
+	info := engine.PRInfo{Base: f.Base, Branch: f.Branch, Open: f.Open}
 	if f.Fork {
 		return info, nil
 	}
 	trusted, err := t.authorMayWrite(ctx, repo.GitHub, f)
 	if err != nil {
-		return sync.PRInfo{}, err
+		return engine.PRInfo{}, err
 	}
 	info.Trusted = trusted
 	return info, nil

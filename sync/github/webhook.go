@@ -13,27 +13,26 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	gosync "sync"
+	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/gitlaunch/gitlaunch/sync/engine"
 	gh "github.com/google/go-github/v60/github"
-
-	"github.com/gitlaunch/gitlaunch/sync"
 )
 
-// Engine is what the webhook handler asks of the engine (*sync.Engine).
+// Engine is what the webhook handler asks of the engine (*engine.Engine).
 type Engine interface {
 	// PollNow makes the engine poll a repository at its next step; false
 	// when it is not watched.
 	PollNow(name string) bool
 	// PollRepo polls one repository now, so that a commit a command names
 	// is fetched before it is planned.
-	PollRepo(ctx context.Context, name string) ([]*sync.Run, error)
-	RepoByGitHub(fullName string) (*sync.Repo, bool)
-	Submit(ctx context.Context, ev sync.Event) ([]*sync.Run, error)
-	CancelPR(ctx context.Context, repo string, pr int, jobs []string, reason string) ([]*sync.Run, error)
-	Approve(ctx context.Context, repo string, pr int, sha string) ([]*sync.Run, error)
+	PollRepo(ctx context.Context, name string) ([]*engine.Run, error)
+	RepoByGitHub(fullName string) (*engine.Repo, bool)
+	Submit(ctx context.Context, ev engine.Event) ([]*engine.Run, error)
+	CancelPR(ctx context.Context, repo string, pr int, jobs []string, reason string) ([]*engine.Run, error)
+	Approve(ctx context.Context, repo string, pr int, sha string) ([]*engine.Run, error)
 }
 
 // Defaults of WebhookOptions.
@@ -80,7 +79,7 @@ type WebhookHandler struct {
 	seen  *lru[string, struct{}]
 	// seenMu makes "not seen yet → queue → remember" one step, so two
 	// copies of a delivery arriving at once queue once.
-	seenMu gosync.Mutex
+	seenMu sync.Mutex
 	stats  webhookCounters
 }
 
@@ -88,7 +87,7 @@ type WebhookHandler struct {
 type delivery struct {
 	id      string
 	event   string
-	repo    *sync.Repo
+	repo    *engine.Repo
 	push    *pushPayload
 	pr      *pullRequestPayload
 	comment *issueCommentPayload

@@ -12,10 +12,9 @@ import (
 	"testing"
 	"time"
 
-	gh "github.com/google/go-github/v60/github"
-
-	"github.com/gitlaunch/gitlaunch/sync"
+	"github.com/gitlaunch/gitlaunch/sync/engine"
 	"github.com/gitlaunch/gitlaunch/sync/github/githubtest"
+	gh "github.com/google/go-github/v60/github"
 )
 
 const hookSecret = "It's a Secret to Everybody"
@@ -383,14 +382,14 @@ func TestCommentCommands(t *testing.T) {
 		{name: "cancel with nothing running", user: "alice", pr: 7, text: "/gitlaunch cancel resnet",
 			calls: []string{`CancelPR models 7 [resnet] "cancelled by alice (/gitlaunch cancel)"`}, reply: "nothing to cancel"},
 		{name: "cancel", user: "alice", pr: 7, text: "/gitlaunch cancel",
-			setup: func(f *hookFixture) { f.eng.active = []*sync.Run{{ID: "x", JobName: "mnist"}} },
+			setup: func(f *hookFixture) { f.eng.active = []*engine.Run{{ID: "x", JobName: "mnist"}} },
 			calls: []string{`CancelPR models 7 [] "cancelled by alice (/gitlaunch cancel)"`}, reaction: "+1"},
 		{name: "ok-to-test", user: "alice", pr: 8, text: "LGTM\n/gitlaunch ok-to-test",
-			setup:    func(f *hookFixture) { f.eng.waiting[forkHead] = []*sync.Run{{ID: "w", JobName: "mnist"}} },
+			setup:    func(f *hookFixture) { f.eng.waiting[forkHead] = []*engine.Run{{ID: "w", JobName: "mnist"}} },
 			calls:    []string{"PollRepo models", "Approve models 8 7a8b9c0d"},
 			reaction: "+1"},
 		{name: "ok-to-test pinned to the head", user: "alice", pr: 8, text: "/gitlaunch ok-to-test 7a8b9c0d1e",
-			setup:    func(f *hookFixture) { f.eng.waiting[forkHead] = []*sync.Run{{ID: "w", JobName: "mnist"}} },
+			setup:    func(f *hookFixture) { f.eng.waiting[forkHead] = []*engine.Run{{ID: "w", JobName: "mnist"}} },
 			calls:    []string{"PollRepo models", "Approve models 8 7a8b9c0d"},
 			reaction: "+1"},
 		{name: "ok-to-test pinned to an older commit", user: "alice", pr: 8, text: "/gitlaunch ok-to-test 1234567",
@@ -495,12 +494,12 @@ func TestInspectPR(t *testing.T) {
 	tests := []struct {
 		pr   int
 		sha  string
-		want sync.PRInfo
+		want engine.PRInfo
 	}{
-		{7, prHead2, sync.PRInfo{Base: "main", Branch: "bigger-batch", Trusted: true, Open: true}}, // collaborator with write
-		{8, forkHead, sync.PRInfo{Base: "main", Branch: "patch-1", Open: true}},                    // fork
-		{9, headSHA, sync.PRInfo{Base: "dev", Branch: "x", Open: true}},                            // member with read only
-		{10, headSHA, sync.PRInfo{Base: "main", Branch: "y", Trusted: true}},                       // owner, closed
+		{7, prHead2, engine.PRInfo{Base: "main", Branch: "bigger-batch", Trusted: true, Open: true}}, // collaborator with write
+		{8, forkHead, engine.PRInfo{Base: "main", Branch: "patch-1", Open: true}},                    // fork
+		{9, headSHA, engine.PRInfo{Base: "dev", Branch: "x", Open: true}},                            // member with read only
+		{10, headSHA, engine.PRInfo{Base: "main", Branch: "y", Trusted: true}},                       // owner, closed
 	}
 	for _, tt := range tests {
 		got, err := f.trust.InspectPR(ctx, repo, tt.pr, tt.sha)

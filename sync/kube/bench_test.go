@@ -3,14 +3,13 @@ package kube
 import (
 	"os"
 	"slices"
-	gosync "sync"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/gitlaunch/gitlaunch/sync/engine"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/tools/cache"
-
-	"github.com/gitlaunch/gitlaunch/sync"
 )
 
 // Benchmarks against the real API server. Their Pods name a scheduler
@@ -22,7 +21,7 @@ const benchScheduler = "gitlaunch-bench-none"
 
 // seenAt records when the informer first delivered each Pod.
 type seenAt struct {
-	mu   gosync.Mutex
+	mu   sync.Mutex
 	at   map[string]time.Time
 	want int
 	all  chan struct{}
@@ -59,8 +58,8 @@ func (s *seenAt) get(name string) (time.Time, bool) {
 	return t, ok
 }
 
-func benchLaunches(h *harness, n int) []sync.Launch {
-	out := make([]sync.Launch, n)
+func benchLaunches(h *harness, n int) []engine.Launch {
+	out := make([]engine.Launch, n)
 	for i := range out {
 		out[i] = h.launch(defaultJob, nil)
 		out[i].Pod.Spec.SchedulerName = benchScheduler
@@ -134,14 +133,14 @@ func BenchmarkBurst1000(b *testing.B) {
 				h := setup(b, func(o *Options) { o.QPS, o.Burst = c.qps, c.burst })
 				launches := benchLaunches(h, n)
 				seen := watchAdds(b, h.exec, n)
-				work := make(chan sync.Launch, n)
+				work := make(chan engine.Launch, n)
 				for _, l := range launches {
 					work <- l
 				}
 				close(work)
 				b.StartTimer()
 				began := time.Now()
-				var wg gosync.WaitGroup
+				var wg sync.WaitGroup
 				errs := make(chan error, c.goroutines)
 				for range c.goroutines {
 					wg.Go(func() {

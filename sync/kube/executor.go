@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	gosync "sync"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -18,7 +18,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/gitlaunch/gitlaunch/render"
-	"github.com/gitlaunch/gitlaunch/sync"
+	"github.com/gitlaunch/gitlaunch/sync/engine"
 )
 
 // Annotations the executor keeps on run Pods.
@@ -54,15 +54,15 @@ type Executor struct {
 
 	base context.Context
 	stop context.CancelFunc
-	wg   gosync.WaitGroup // followers and the sweeper
+	wg   sync.WaitGroup // followers and the sweeper
 
-	mu     gosync.Mutex
+	mu     sync.Mutex
 	byPod  map[string]*follower
 	byRun  map[string]*follower
 	closed bool
 }
 
-var _ sync.Executor = (*Executor)(nil)
+var _ engine.Executor = (*Executor)(nil)
 
 // New connects to the cluster, starts the informer and waits until its
 // cache is filled (bounded by ctx). Later, ctx no longer matters: Close

@@ -13,7 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/gitlaunch/gitlaunch/render"
-	"github.com/gitlaunch/gitlaunch/sync"
+	"github.com/gitlaunch/gitlaunch/sync/engine"
 )
 
 // notInCache is how long a follower trusts the Pod that Create returned
@@ -27,10 +27,10 @@ const notInCache = 10 * time.Second
 // owned by the Executor.
 type follower struct {
 	e     *Executor
-	l     sync.Launch
+	l     engine.Launch
 	runID string
 	pod   string
-	sink  sync.Sink
+	sink  engine.Sink
 	log   *slog.Logger
 	wake  chan struct{}
 
@@ -53,7 +53,7 @@ type follower struct {
 	notes        []string
 }
 
-func newFollower(e *Executor, l sync.Launch, pod string, sink sync.Sink) *follower {
+func newFollower(e *Executor, l engine.Launch, pod string, sink engine.Sink) *follower {
 	f := &follower{
 		e: e, l: l, runID: l.Run.ID, pod: pod, sink: sink,
 		log:  e.log.With("run", l.Run.ID, "pod", pod),
@@ -89,7 +89,7 @@ func (f *follower) poke() {
 	}
 }
 
-func key(s sync.State, reason string) string { return string(s) + "\x00" + reason }
+func key(s engine.State, reason string) string { return string(s) + "\x00" + reason }
 
 func (f *follower) run(ctx context.Context) {
 	f.since = f.e.opts.Clock.Now()
@@ -177,7 +177,7 @@ func (f *follower) current(ctx context.Context) *corev1.Pod {
 }
 
 // report sends u unless that state and reason were sent before.
-func (f *follower) report(ctx context.Context, u sync.Update) {
+func (f *follower) report(ctx context.Context, u engine.Update) {
 	k := key(u.State, u.Reason)
 	if f.sent[k] {
 		return

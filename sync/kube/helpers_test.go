@@ -7,7 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
-	gosync "sync"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,7 +17,7 @@ import (
 
 	"github.com/gitlaunch/gitlaunch/render"
 	"github.com/gitlaunch/gitlaunch/schema"
-	"github.com/gitlaunch/gitlaunch/sync"
+	"github.com/gitlaunch/gitlaunch/sync/engine"
 	"github.com/gitlaunch/gitlaunch/sync/kube/kubetest"
 )
 
@@ -28,14 +28,14 @@ func TestMain(m *testing.M) { os.Exit(kubetest.Main(m, &kube)) }
 
 // recorder is a Sink that keeps everything it is told.
 type recorder struct {
-	mu      gosync.Mutex
-	updates map[string][]sync.Update
+	mu      sync.Mutex
+	updates map[string][]engine.Update
 	logs    map[string]*bytes.Buffer
 	changed chan struct{} // closed and replaced on every call
 }
 
 func newRecorder() *recorder {
-	return &recorder{updates: map[string][]sync.Update{}, logs: map[string]*bytes.Buffer{}, changed: make(chan struct{})}
+	return &recorder{updates: map[string][]engine.Update{}, logs: map[string]*bytes.Buffer{}, changed: make(chan struct{})}
 }
 
 func (r *recorder) notify() {
@@ -43,7 +43,7 @@ func (r *recorder) notify() {
 	r.changed = make(chan struct{})
 }
 
-func (r *recorder) Update(_ context.Context, id string, u sync.Update) error {
+func (r *recorder) Update(_ context.Context, id string, u engine.Update) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.updates[id] = append(r.updates[id], u)
@@ -62,18 +62,18 @@ func (r *recorder) Log(_ context.Context, id string, p []byte) error {
 	return nil
 }
 
-func (r *recorder) snapshot(id string) ([]sync.Update, string) {
+func (r *recorder) snapshot(id string) ([]engine.Update, string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var log string
 	if b := r.logs[id]; b != nil {
 		log = b.String()
 	}
-	return append([]sync.Update(nil), r.updates[id]...), log
+	return append([]engine.Update(nil), r.updates[id]...), log
 }
 
 // waitFor waits until cond holds for the run's updates and log.
-func (r *recorder) waitFor(t *testing.T, id string, d time.Duration, what string, cond func([]sync.Update, string) bool) ([]sync.Update, string) {
+func (r *recorder) waitFor(t *testing.T, id string, d time.Duration, what string, cond func([]engine.Update, string) bool) ([]engine.Update, string) {
 	t.Helper()
 	deadline := time.NewTimer(d)
 	defer deadline.Stop()
@@ -94,10 +94,10 @@ func (r *recorder) waitFor(t *testing.T, id string, d time.Duration, what string
 }
 
 // waitState waits for an update with state and returns it.
-func (r *recorder) waitState(t *testing.T, id string, state sync.State, d time.Duration) sync.Update {
+func (r *recorder) waitState(t *testing.T, id string, state engine.State, d time.Duration) engine.Update {
 	t.Helper()
-	us, _ := r.waitFor(t, id, d, "state "+string(state), func(us []sync.Update, _ string) bool {
-		return anyOf(us, func(u sync.Update) bool { return u.State == state })
+	us, _ := r.waitFor(t, id, d, "state "+string(state), func(us []engine.Update, _ string) bool {
+		return anyOf(us, func(u engine.Update) bool { return u.State == state })
 	})
 	for _, u := range us {
 		if u.State == state {
@@ -108,9 +108,9 @@ func (r *recorder) waitState(t *testing.T, id string, state sync.State, d time.D
 }
 
 // waitTerminal waits for the terminal update.
-func (r *recorder) waitTerminal(t *testing.T, id string, d time.Duration) sync.Update {
+func (r *recorder) waitTerminal(t *testing.T, id string, d time.Duration) engine.Update {
 	t.Helper()
-	us, _ := r.waitFor(t, id, d, "a terminal state", func(us []sync.Update, _ string) bool {
+	us, _ := r.waitFor(t, id, d, "a terminal state", func(us []engine.Update, _ string) bool {
 		return len(us) > 0 && us[len(us)-1].State.Terminal()
 	})
 	return us[len(us)-1]
@@ -125,7 +125,7 @@ func anyOf[T any](s []T, f func(T) bool) bool {
 	return false
 }
 
-func describe(us []sync.Update) string {
+func describe(us []engine.Update) string {
 	var b strings.Builder
 	for _, u := range us {
 		code := ""
@@ -139,7 +139,7 @@ func describe(us []sync.Update) string {
 
 // checkNoRepeats fails when a (state, reason) pair was sent twice, or
 // anything followed a terminal update.
-func checkNoRepeats(t *testing.T, us []sync.Update) {
+func checkNoRepeats(t *testing.T, us []engine.Update) {
 	t.Helper()
 	seen := map[string]bool{}
 	for i, u := range us {
@@ -239,18 +239,18 @@ resources: {cpu: "1", memory: 1Gi}
 `
 
 // launch renders job (YAML) for a new run, with kwok annotations.
-func (h *harness) launch(job string, annotations map[string]string) sync.Launch {
+func (h *harness) launch(job string, annotations map[string]string) engine.Launch {
 	h.t.Helper()
 	j, err := schema.LoadWithConfig("train/job.yaml", []byte(job), h.cfg)
 	if err != nil {
 		h.t.Fatalf("job: %v", err)
 	}
 	key := fmt.Sprintf("%s-%d", h.t.Name(), runCounter.Add(1))
-	r := &sync.Run{
-		ID: sync.RunID("lab", j.Path, testSHA, sync.TriggerManual, key), Repo: "lab",
+	r := &engine.Run{
+		ID: engine.RunID("lab", j.Path, testSHA, engine.TriggerManual, key), Repo: "lab",
 		RepoURL: "https://git.example/lab.git", JobPath: j.Path, JobName: j.Name, SHA: testSHA,
-		Ref: "refs/heads/main", Branch: "main", Trigger: sync.TriggerManual, TriggerKey: key,
-		State: sync.StatePending, Reason: "starting", Attempt: 1, Manifest: job,
+		Ref: "refs/heads/main", Branch: "main", Trigger: engine.TriggerManual, TriggerKey: key,
+		State: engine.StatePending, Reason: "starting", Attempt: 1, Manifest: job,
 	}
 	p, err := render.Pod(j, render.RunContext{RunID: r.ID, Repo: r.Repo, RepoURL: r.RepoURL, SHA: r.SHA,
 		Ref: r.Ref, Branch: r.Branch, Trigger: string(r.Trigger), Attempt: r.Attempt}, h.cfg, nil)
@@ -260,10 +260,10 @@ func (h *harness) launch(job string, annotations map[string]string) sync.Launch 
 	for k, v := range annotations {
 		p.Annotations[k] = v
 	}
-	return sync.Launch{Run: r, Job: j, Pod: p}
+	return engine.Launch{Run: r, Job: j, Pod: p}
 }
 
-func (h *harness) start(l sync.Launch) {
+func (h *harness) start(l engine.Launch) {
 	h.t.Helper()
 	if err := h.exec.Start(h.ctx, l, h.sink); err != nil {
 		h.t.Fatalf("start: %v", err)

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	gosync "sync"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -35,7 +35,7 @@ type logStream struct {
 	ended context.Context
 	end   context.CancelFunc
 
-	mu     gosync.Mutex
+	mu     sync.Mutex
 	filter logFilter // guarded by mu while streaming; the cursor is read by the follower
 }
 

@@ -6,10 +6,9 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/gitlaunch/gitlaunch/sync/engine"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
-
-	"github.com/gitlaunch/gitlaunch/sync"
 )
 
 // Defaults for Options fields left zero.
@@ -70,7 +69,7 @@ type Options struct {
 	// read to the end (default 30s).
 	LogDrain time.Duration
 	Logger   *slog.Logger
-	Clock    sync.Clock
+	Clock    engine.Clock
 }
 
 // withDefaults fills in zero fields and checks the rest.
@@ -112,7 +111,7 @@ func (o Options) withDefaults() (Options, error) {
 		o.Logger = slog.Default()
 	}
 	if o.Clock == nil {
-		o.Clock = sync.SystemClock
+		o.Clock = engine.SystemClock
 	}
 	return o, nil
 }

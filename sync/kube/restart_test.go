@@ -7,12 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gitlaunch/gitlaunch/sync/engine"
+	"github.com/gitlaunch/gitlaunch/sync/kube/kubetest"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-
-	"github.com/gitlaunch/gitlaunch/sync"
-	"github.com/gitlaunch/gitlaunch/sync/kube/kubetest"
 )
 
 // These tests use the log kwok shows for every container (SetPodLog,
@@ -53,8 +52,8 @@ func TestSyncerRestartMidRun(t *testing.T) {
 	}
 	l := h.launch(defaultJob, ann(kubetest.AnnotationDuration, kubetest.DurationNever))
 	h.start(l)
-	running := h.sink.waitState(t, l.Run.ID, sync.StateRunning, 30*time.Second)
-	h.sink.waitFor(t, l.Run.ID, 30*time.Second, "the first lines", func(_ []sync.Update, log string) bool {
+	running := h.sink.waitState(t, l.Run.ID, engine.StateRunning, 30*time.Second)
+	h.sink.waitFor(t, l.Run.ID, 30*time.Second, "the first lines", func(_ []engine.Update, log string) bool {
 		return log == joined(first)
 	})
 
@@ -66,19 +65,19 @@ func TestSyncerRestartMidRun(t *testing.T) {
 	if err := h.env.AppendPodLog(second...); err != nil {
 		t.Fatal(err)
 	}
-	l.Run.State, l.Run.Reason = sync.StateRunning, running.Reason
+	l.Run.State, l.Run.Reason = engine.StateRunning, running.Reason
 	next := h.newExecutor()
 	if err := next.Adopt(h.ctx, l, h.sink); err != nil {
 		t.Fatal(err)
 	}
-	h.sink.waitFor(t, l.Run.ID, 30*time.Second, "the later lines", func(_ []sync.Update, log string) bool {
+	h.sink.waitFor(t, l.Run.ID, 30*time.Second, "the later lines", func(_ []engine.Update, log string) bool {
 		return strings.Contains(log, second[len(second)-1])
 	})
 	h.finishPod(l.Pod.Name)
 	end := h.sink.waitTerminal(t, l.Run.ID, 30*time.Second)
 	us, log := h.sink.snapshot(l.Run.ID)
 	checkNoRepeats(t, us)
-	if end.State != sync.StateSucceeded {
+	if end.State != engine.StateSucceeded {
 		t.Errorf("terminal %s %q", end.State, end.Reason)
 	}
 	if want := joined(first, second); log != want {
@@ -101,9 +100,9 @@ func TestAPIServerRestartMidWatch(t *testing.T) {
 	b := h.launch(defaultJob, ann(kubetest.AnnotationDuration, "4s"))
 	h.start(a)
 	h.start(b)
-	h.sink.waitState(t, a.Run.ID, sync.StateRunning, 30*time.Second)
-	h.sink.waitState(t, b.Run.ID, sync.StateRunning, 30*time.Second)
-	h.sink.waitFor(t, a.Run.ID, 30*time.Second, "the first lines", func(_ []sync.Update, log string) bool {
+	h.sink.waitState(t, a.Run.ID, engine.StateRunning, 30*time.Second)
+	h.sink.waitState(t, b.Run.ID, engine.StateRunning, 30*time.Second)
+	h.sink.waitFor(t, a.Run.ID, 30*time.Second, "the first lines", func(_ []engine.Update, log string) bool {
 		return log == joined(first)
 	})
 
@@ -112,22 +111,22 @@ func TestAPIServerRestartMidWatch(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if end := h.sink.waitTerminal(t, b.Run.ID, time.Minute); end.State != sync.StateSucceeded {
+	if end := h.sink.waitTerminal(t, b.Run.ID, time.Minute); end.State != engine.StateSucceeded {
 		t.Errorf("run B: %s %q", end.State, end.Reason)
 	}
-	h.sink.waitFor(t, a.Run.ID, time.Minute, "the later lines", func(_ []sync.Update, log string) bool {
+	h.sink.waitFor(t, a.Run.ID, time.Minute, "the later lines", func(_ []engine.Update, log string) bool {
 		return strings.Contains(log, second[len(second)-1])
 	})
 	// A run started after the restart goes through the new watch.
 	c := h.launch(defaultJob, ann(kubetest.AnnotationDuration, "500ms"))
 	h.start(c)
-	if end := h.sink.waitTerminal(t, c.Run.ID, time.Minute); end.State != sync.StateSucceeded {
+	if end := h.sink.waitTerminal(t, c.Run.ID, time.Minute); end.State != engine.StateSucceeded {
 		t.Errorf("run C: %s %q", end.State, end.Reason)
 	}
 	if err := h.exec.Cancel(h.ctx, a.Run.ID); err != nil {
 		t.Fatal(err)
 	}
-	if end := h.sink.waitTerminal(t, a.Run.ID, 30*time.Second); end.State != sync.StateCancelled {
+	if end := h.sink.waitTerminal(t, a.Run.ID, 30*time.Second); end.State != engine.StateCancelled {
 		t.Errorf("run A: %s %q", end.State, end.Reason)
 	}
 	for _, id := range []string{a.Run.ID, b.Run.ID, c.Run.ID} {
@@ -174,7 +173,7 @@ func TestCloneFailed(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.start(l)
-	h.sink.waitState(t, l.Run.ID, sync.StatePending, 30*time.Second)
+	h.sink.waitState(t, l.Run.ID, engine.StatePending, 30*time.Second)
 	// kwok learns of the clone log through a watch; wait until it serves it.
 	for {
 		out, err := h.env.Client.CoreV1().Pods(h.ns).GetLogs(l.Pod.Name, &corev1.PodLogOptions{Container: "clone"}).DoRaw(h.ctx)
@@ -202,7 +201,7 @@ func TestCloneFailed(t *testing.T) {
 		t.Fatal(err)
 	}
 	end := h.sink.waitTerminal(t, l.Run.ID, 30*time.Second)
-	if want := "clone failed: fatal: remote error: upload-pack: not our ref 3f786850"; end.State != sync.StateError || end.Reason != want || end.Retryable {
+	if want := "clone failed: fatal: remote error: upload-pack: not our ref 3f786850"; end.State != engine.StateError || end.Reason != want || end.Retryable {
 		t.Errorf("terminal %s %q retryable=%v, want error %q", end.State, end.Reason, end.Retryable, want)
 	}
 	_, log := h.sink.snapshot(l.Run.ID)

@@ -10,7 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/gitlaunch/gitlaunch/schema"
-	"github.com/gitlaunch/gitlaunch/sync"
+	"github.com/gitlaunch/gitlaunch/sync/engine"
 )
 
 // workspacePod mounts runs/<id> of the results volume at /mnt/repo and
@@ -54,7 +54,7 @@ func TestResults(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := r.Artifacts([]string{"*.pt", "out/**/*.png", "bad/[", "missing/*"})
-	want := []sync.Artifact{{Path: "mnist_cnn.pt", Size: 8}, {Path: "out/a.png", Size: 1}, {Path: "out/deep/b.png", Size: 2}, {Path: "out/ok.png", Size: 8}}
+	want := []engine.Artifact{{Path: "mnist_cnn.pt", Size: 8}, {Path: "out/a.png", Size: 1}, {Path: "out/deep/b.png", Size: 2}, {Path: "out/ok.png", Size: 8}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("artifacts %+v\nwant %+v", got, want)
 	}

@@ -8,19 +8,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gitlaunch/gitlaunch/sync/engine"
+	"github.com/gitlaunch/gitlaunch/sync/kube/kubetest"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"github.com/gitlaunch/gitlaunch/sync"
-	"github.com/gitlaunch/gitlaunch/sync/kube/kubetest"
 )
 
 // These tests run against the real API server and scheduler that kubetest
 // starts; kwok plays the kubelet of the fake nodes, steered by the Pod
 // annotations kubetest documents.
 
-func states(us []sync.Update) []sync.State {
-	var out []sync.State
+func states(us []engine.Update) []engine.State {
+	var out []engine.State
 	for _, u := range us {
 		if len(out) == 0 || out[len(out)-1] != u.State {
 			out = append(out, u.State)
@@ -51,13 +50,13 @@ func TestRunSucceeds(t *testing.T) {
 	us, log := h.sink.snapshot(l.Run.ID)
 	t.Logf("updates:\n%s", describe(us))
 	checkNoRepeats(t, us)
-	if got, want := states(us), []sync.State{sync.StatePending, sync.StateRunning, sync.StateSucceeded}; !reflect.DeepEqual(got, want) {
+	if got, want := states(us), []engine.State{engine.StatePending, engine.StateRunning, engine.StateSucceeded}; !reflect.DeepEqual(got, want) {
 		t.Errorf("states %v, want %v:\n%s", got, want, describe(us))
 	}
 	if end.ExitCode == nil || *end.ExitCode != 0 {
 		t.Errorf("exit code %v, want 0", end.ExitCode)
 	}
-	if want := []sync.Artifact{{Path: "model.pt", Size: 7}}; !reflect.DeepEqual(end.Artifacts, want) {
+	if want := []engine.Artifact{{Path: "model.pt", Size: 7}}; !reflect.DeepEqual(end.Artifacts, want) {
 		t.Errorf("artifacts %v, want %v", end.Artifacts, want)
 	}
 	if want := map[string]float64{"loss": 0.25, "acc": 0.9}; !reflect.DeepEqual(end.Metrics, want) {
@@ -67,7 +66,7 @@ func TestRunSucceeds(t *testing.T) {
 		t.Errorf("log %q, want %q", log, want)
 	}
 	for _, u := range us {
-		if u.State == sync.StateRunning && !strings.HasPrefix(u.Reason, "running on ") {
+		if u.State == engine.StateRunning && !strings.HasPrefix(u.Reason, "running on ") {
 			t.Errorf("running reason %q does not name the node", u.Reason)
 		}
 	}
@@ -81,22 +80,22 @@ func TestRunOutcomes(t *testing.T) {
 		name      string
 		job       string
 		ann       map[string]string
-		state     sync.State
+		state     engine.State
 		reason    string
 		code      int // -1: not checked
 		retryable bool
 	}{
-		{"exit code", defaultJob, ann(kubetest.AnnotationExitCode, "3"), sync.StateFailed, "exit code 3", 3, false},
+		{"exit code", defaultJob, ann(kubetest.AnnotationExitCode, "3"), engine.StateFailed, "exit code 3", 3, false},
 		{"out of memory", defaultJob, ann(kubetest.AnnotationExitCode, "137", kubetest.AnnotationReason, "OOMKilled"),
-			sync.StateFailed, "out of memory (OOMKilled; limit 1Gi)", 137, false},
+			engine.StateFailed, "out of memory (OOMKilled; limit 1Gi)", 137, false},
 		// kwok does not enforce activeDeadlineSeconds (a kubelet does); the
 		// annotation makes it end the Pod as a kubelet would.
 		{"timeout", defaultJob + "timeout: 90s\n", ann(kubetest.AnnotationExitCode, "137", kubetest.AnnotationPodReason, "DeadlineExceeded"),
-			sync.StateTimedOut, "timed out: ran longer than its limit of 1m30s", -1, false},
+			engine.StateTimedOut, "timed out: ran longer than its limit of 1m30s", -1, false},
 		{"evicted", defaultJob, ann(kubetest.AnnotationExitCode, "137", kubetest.AnnotationPodReason, "Evicted"),
-			sync.StateError, "evicted: pod finished with reason Evicted (kwok)", -1, true},
+			engine.StateError, "evicted: pod finished with reason Evicted (kwok)", -1, true},
 	}
-	launches := make([]sync.Launch, len(tests))
+	launches := make([]engine.Launch, len(tests))
 	for i, tt := range tests {
 		a := ann(kubetest.AnnotationDuration, "1s")
 		for k, v := range tt.ann {
@@ -126,8 +125,8 @@ func TestUnschedulableGPURequestStaysPending(t *testing.T) {
 	// 9 GPUs: the H100 node has 8 nvidia.com/gpu, the others none.
 	l := h.launch(strings.Replace(defaultJob, "resources: {", "resources: {gpu: 9, ", 1), nil)
 	h.start(l)
-	u, _ := h.sink.waitFor(t, l.Run.ID, 30*time.Second, "a scheduler verdict", func(us []sync.Update, _ string) bool {
-		return anyOf(us, func(u sync.Update) bool { return strings.HasPrefix(u.Reason, "waiting for GPUs") })
+	u, _ := h.sink.waitFor(t, l.Run.ID, 30*time.Second, "a scheduler verdict", func(us []engine.Update, _ string) bool {
+		return anyOf(us, func(u engine.Update) bool { return strings.HasPrefix(u.Reason, "waiting for GPUs") })
 	})
 	var reason string
 	for _, x := range u {
@@ -142,14 +141,14 @@ func TestUnschedulableGPURequestStaysPending(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	us, _ := h.sink.snapshot(l.Run.ID)
 	for _, x := range us {
-		if x.State != sync.StatePending {
+		if x.State != engine.StatePending {
 			t.Fatalf("a Pod that fits no node left pending:\n%s", describe(us))
 		}
 	}
 	if err := h.exec.Cancel(h.ctx, l.Run.ID); err != nil {
 		t.Fatal(err)
 	}
-	if end := h.sink.waitTerminal(t, l.Run.ID, 30*time.Second); end.State != sync.StateCancelled {
+	if end := h.sink.waitTerminal(t, l.Run.ID, 30*time.Second); end.State != engine.StateCancelled {
 		t.Errorf("after cancel: %s %q", end.State, end.Reason)
 	}
 	h.waitGone(l.Pod.Name, 20*time.Second)
@@ -176,7 +175,7 @@ func TestGPUModelSelectsNode(t *testing.T) {
 				t.Fatalf("node selector %v", l.Pod.Spec.NodeSelector)
 			}
 			h.start(l)
-			u := h.sink.waitState(t, l.Run.ID, sync.StateRunning, 30*time.Second)
+			u := h.sink.waitState(t, l.Run.ID, engine.StateRunning, 30*time.Second)
 			if want := "running on " + tt.node; u.Reason != want {
 				t.Errorf("reason %q, want %q", u.Reason, want)
 			}
@@ -195,21 +194,21 @@ func TestCancelRunning(t *testing.T) {
 	h := setup(t, func(o *Options) { o.CancelGrace = 5 * time.Second })
 	l := h.launch(defaultJob, ann(kubetest.AnnotationDuration, kubetest.DurationNever))
 	h.start(l)
-	h.sink.waitState(t, l.Run.ID, sync.StateRunning, 30*time.Second)
+	h.sink.waitState(t, l.Run.ID, engine.StateRunning, 30*time.Second)
 	if err := h.exec.Cancel(h.ctx, l.Run.ID); err != nil {
 		t.Fatal(err)
 	}
 	end := h.sink.waitTerminal(t, l.Run.ID, 30*time.Second)
-	if end.State != sync.StateCancelled || end.Reason != "cancelled" {
+	if end.State != engine.StateCancelled || end.Reason != "cancelled" {
 		t.Errorf("terminal %s %q", end.State, end.Reason)
 	}
 	us, _ := h.sink.snapshot(l.Run.ID)
 	checkNoRepeats(t, us)
 	h.waitGone(l.Pod.Name, 20*time.Second)
-	if err := h.exec.Cancel(h.ctx, l.Run.ID); !errors.Is(err, sync.ErrNotFound) {
+	if err := h.exec.Cancel(h.ctx, l.Run.ID); !errors.Is(err, engine.ErrNotFound) {
 		t.Errorf("cancel of a finished run: %v, want ErrNotFound", err)
 	}
-	if err := h.exec.Cancel(h.ctx, "nosuchrun"); !errors.Is(err, sync.ErrNotFound) {
+	if err := h.exec.Cancel(h.ctx, "nosuchrun"); !errors.Is(err, engine.ErrNotFound) {
 		t.Errorf("cancel of an unknown run: %v, want ErrNotFound", err)
 	}
 }
@@ -227,19 +226,19 @@ func TestImagePullTrouble(t *testing.T) {
 	us, _ := h.sink.snapshot(backoff.Run.ID)
 	checkNoRepeats(t, us)
 	image := `"pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime"`
-	if !anyOf(us, func(u sync.Update) bool {
-		return u.State == sync.StatePending && u.Reason == "cannot pull image "+image+" yet (retrying for up to 2s)"
+	if !anyOf(us, func(u engine.Update) bool {
+		return u.State == engine.StatePending && u.Reason == "cannot pull image "+image+" yet (retrying for up to 2s)"
 	}) {
 		t.Errorf("no pending update naming the image:\n%s", describe(us))
 	}
-	if end.State != sync.StateError || !strings.HasPrefix(end.Reason, "image pull failed: cannot pull image "+image) || end.Retryable {
+	if end.State != engine.StateError || !strings.HasPrefix(end.Reason, "image pull failed: cannot pull image "+image) || end.Retryable {
 		t.Errorf("terminal %s %q retryable=%v", end.State, end.Reason, end.Retryable)
 	}
 	h.waitGone(backoff.Pod.Name, 20*time.Second) // a Pod that never finished is deleted
 
 	end = h.sink.waitTerminal(t, invalid.Run.ID, 30*time.Second)
 	want := "cannot pull image " + image + " (InvalidImageName): Failed to apply default image tag"
-	if end.State != sync.StateError || end.Reason != want {
+	if end.State != engine.StateError || end.Reason != want {
 		t.Errorf("invalid image: %s %q, want error %q", end.State, end.Reason, want)
 	}
 }
@@ -248,13 +247,13 @@ func TestPodDeletedByOthersIsNodeLost(t *testing.T) {
 	h := setup(t)
 	l := h.launch(defaultJob, ann(kubetest.AnnotationDuration, kubetest.DurationNever))
 	h.start(l)
-	h.sink.waitState(t, l.Run.ID, sync.StateRunning, 30*time.Second)
+	h.sink.waitState(t, l.Run.ID, engine.StateRunning, 30*time.Second)
 	zero := int64(0)
 	if err := h.env.Client.CoreV1().Pods(h.ns).Delete(h.ctx, l.Pod.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero}); err != nil {
 		t.Fatal(err)
 	}
 	end := h.sink.waitTerminal(t, l.Run.ID, 30*time.Second)
-	if end.State != sync.StateError || !end.Retryable || !strings.HasPrefix(end.Reason, "node lost") {
+	if end.State != engine.StateError || !end.Retryable || !strings.HasPrefix(end.Reason, "node lost") {
 		t.Errorf("terminal %s %q retryable=%v", end.State, end.Reason, end.Retryable)
 	}
 }
@@ -269,7 +268,7 @@ func TestStartAdoptsExistingPod(t *testing.T) {
 	h.start(l)
 	h.start(l) // a duplicate event while it is followed
 	end := h.sink.waitTerminal(t, l.Run.ID, time.Minute)
-	if end.State != sync.StateSucceeded {
+	if end.State != engine.StateSucceeded {
 		t.Errorf("terminal %s %q", end.State, end.Reason)
 	}
 	us, _ := h.sink.snapshot(l.Run.ID)
@@ -289,7 +288,7 @@ func TestStartAdoptsExistingPod(t *testing.T) {
 func TestAdoptMissingPod(t *testing.T) {
 	h := setup(t)
 	l := h.launch(defaultJob, nil)
-	if err := h.exec.Adopt(h.ctx, l, h.sink); !errors.Is(err, sync.ErrNotFound) {
+	if err := h.exec.Adopt(h.ctx, l, h.sink); !errors.Is(err, engine.ErrNotFound) {
 		t.Errorf("adopt without a Pod: %v, want ErrNotFound", err)
 	}
 }

@@ -10,14 +10,14 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/gitlaunch/gitlaunch/render"
-	"github.com/gitlaunch/gitlaunch/sync"
+	"github.com/gitlaunch/gitlaunch/sync/engine"
 )
 
 // Start creates the run's Pod and follows it. A Pod of that name that
 // already exists (a restart, a duplicate event) is the run's: the name is
 // derived from the run ID and attempt, so it is adopted, never created
 // twice.
-func (e *Executor) Start(ctx context.Context, l sync.Launch, sink sync.Sink) error {
+func (e *Executor) Start(ctx context.Context, l engine.Launch, sink engine.Sink) error {
 	pod, err := e.prepare(l)
 	if err != nil {
 		return err
@@ -52,21 +52,21 @@ func (e *Executor) Start(ctx context.Context, l sync.Launch, sink sync.Sink) err
 }
 
 // Adopt follows the Pod of a run launched by an earlier process. A missing
-// Pod wraps sync.ErrNotFound.
-func (e *Executor) Adopt(ctx context.Context, l sync.Launch, sink sync.Sink) error {
+// Pod wraps engine.ErrNotFound.
+func (e *Executor) Adopt(ctx context.Context, l engine.Launch, sink engine.Sink) error {
 	if l.Run == nil || l.Pod == nil || l.Pod.Name == "" {
-		return fmt.Errorf("kube adopt: launch without run or Pod name: %w", sync.ErrNotFound)
+		return fmt.Errorf("kube adopt: launch without run or Pod name: %w", engine.ErrNotFound)
 	}
 	name := l.Pod.Name
 	existing, err := e.getPod(ctx, name)
 	if apierrors.IsNotFound(err) {
-		return fmt.Errorf("kube adopt %s: Pod %s: %w", l.Run.ID, name, sync.ErrNotFound)
+		return fmt.Errorf("kube adopt %s: Pod %s: %w", l.Run.ID, name, engine.ErrNotFound)
 	}
 	if err != nil {
 		return fmt.Errorf("kube adopt %s: %w", l.Run.ID, err)
 	}
 	if got := existing.Labels[render.LabelRunID]; got != runLabel(l.Run.ID) {
-		return fmt.Errorf("kube adopt %s: Pod %s belongs to run %q: %w", l.Run.ID, name, got, sync.ErrNotFound)
+		return fmt.Errorf("kube adopt %s: Pod %s belongs to run %q: %w", l.Run.ID, name, got, engine.ErrNotFound)
 	}
 	f := newFollower(e, l, name, sink)
 	if old, err := e.register(f); err != nil || old != nil {
@@ -81,7 +81,7 @@ func (e *Executor) Adopt(ctx context.Context, l sync.Launch, sink sync.Sink) err
 
 // Cancel deletes the run's Pod with the grace period Options.CancelGrace;
 // the run's terminal update is StateCancelled. A run this executor does
-// not follow wraps sync.ErrNotFound (its leftover Pods are still deleted,
+// not follow wraps engine.ErrNotFound (its leftover Pods are still deleted,
 // so that nothing keeps running).
 func (e *Executor) Cancel(ctx context.Context, runID string) error {
 	e.mu.Lock()
@@ -96,7 +96,7 @@ func (e *Executor) Cancel(ctx context.Context, runID string) error {
 				}
 			}
 		}
-		return errors.Join(fmt.Errorf("kube cancel %s: no run followed by this executor: %w", runID, sync.ErrNotFound), errors.Join(errs...))
+		return errors.Join(fmt.Errorf("kube cancel %s: no run followed by this executor: %w", runID, engine.ErrNotFound), errors.Join(errs...))
 	}
 	f.cancelled.Store(true)
 	target := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: f.pod}}
@@ -114,7 +114,7 @@ func (e *Executor) Cancel(ctx context.Context, runID string) error {
 
 // prepare checks a launch and returns the Pod to create: in the
 // executor's namespace, labelled so that the informer sees it.
-func (e *Executor) prepare(l sync.Launch) (*corev1.Pod, error) {
+func (e *Executor) prepare(l engine.Launch) (*corev1.Pod, error) {
 	if l.Run == nil || l.Run.ID == "" {
 		return nil, errors.New("kube start: launch without a run ID")
 	}
@@ -149,5 +149,5 @@ func (e *Executor) getPod(ctx context.Context, name string) (*corev1.Pod, error)
 }
 
 // runLabel is the run-id label value of a run (render.LabelValue keeps
-// sync.RunID's IDs as they are).
+// engine.RunID's IDs as they are).
 func runLabel(id string) string { return render.LabelValue(id) }

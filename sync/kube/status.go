@@ -8,7 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/gitlaunch/gitlaunch/render"
-	"github.com/gitlaunch/gitlaunch/sync"
+	"github.com/gitlaunch/gitlaunch/sync/engine"
 )
 
 // seen is what a follower knows besides the Pod itself.
@@ -25,7 +25,7 @@ type seen struct {
 
 // verdict is what a Pod's status means for its run.
 type verdict struct {
-	sync.Update
+	engine.Update
 	// Trouble: a start problem that may pass (image pull back-off); the
 	// run fails with Update's reason once it lasted Grace.
 	Trouble bool
@@ -41,9 +41,9 @@ type verdict struct {
 func classify(p *corev1.Pod, s seen) verdict {
 	if p == nil {
 		if s.Cancelled {
-			return verdict{Update: sync.Update{State: sync.StateCancelled, Reason: "cancelled"}}
+			return verdict{Update: engine.Update{State: engine.StateCancelled, Reason: "cancelled"}}
 		}
-		return verdict{Update: sync.Update{State: sync.StateError, Retryable: true,
+		return verdict{Update: engine.Update{State: engine.StateError, Retryable: true,
 			Reason: "node lost: the Pod disappeared before it finished (deleted outside gitlaunch)"}}
 	}
 	job := containerStatus(p.Status.ContainerStatuses, render.ContainerJob, p)
@@ -53,7 +53,7 @@ func classify(p *corev1.Pod, s seen) verdict {
 	if s.Cancelled && (v.State.Terminal() || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed) {
 		// A deleted Pod's containers are killed: whatever they report
 		// then is the cancellation.
-		return verdict{Update: sync.Update{State: sync.StateCancelled, Reason: "cancelled", At: v.At}, Started: started}
+		return verdict{Update: engine.Update{State: engine.StateCancelled, Reason: "cancelled", At: v.At}, Started: started}
 	}
 	return v
 }
@@ -61,7 +61,7 @@ func classify(p *corev1.Pod, s seen) verdict {
 func classifyPod(p *corev1.Pod, job *corev1.ContainerStatus, s seen) verdict {
 	switch p.Status.Phase {
 	case corev1.PodSucceeded:
-		return verdict{Update: sync.Update{State: sync.StateSucceeded, ExitCode: exitCode(job), At: finishedAt(job)}}
+		return verdict{Update: engine.Update{State: engine.StateSucceeded, ExitCode: exitCode(job), At: finishedAt(job)}}
 	case corev1.PodFailed:
 		return failed(p, job)
 	}
@@ -71,10 +71,10 @@ func classifyPod(p *corev1.Pod, job *corev1.ContainerStatus, s seen) verdict {
 	if job != nil {
 		switch st := job.State; {
 		case st.Running != nil:
-			return verdict{Update: sync.Update{State: sync.StateRunning, Reason: onNode(p), At: st.Running.StartedAt.Time}}
+			return verdict{Update: engine.Update{State: engine.StateRunning, Reason: onNode(p), At: st.Running.StartedAt.Time}}
 		case st.Terminated != nil:
 			// The phase follows in a moment; until then it still runs.
-			return verdict{Update: sync.Update{State: sync.StateRunning, Reason: onNode(p), At: st.Terminated.StartedAt.Time}}
+			return verdict{Update: engine.Update{State: engine.StateRunning, Reason: onNode(p), At: st.Terminated.StartedAt.Time}}
 		case st.Waiting != nil:
 			if v, ok := waiting(p, render.ContainerJob, st.Waiting, s); ok {
 				return v
@@ -93,7 +93,7 @@ func classifyPod(p *corev1.Pod, job *corev1.ContainerStatus, s seen) verdict {
 		}
 	}
 	if p.Status.Phase == corev1.PodRunning {
-		return verdict{Update: sync.Update{State: sync.StateRunning, Reason: onNode(p)}}
+		return verdict{Update: engine.Update{State: engine.StateRunning, Reason: onNode(p)}}
 	}
 	if c := condition(p, corev1.PodScheduled); c != nil && c.Status == corev1.ConditionFalse {
 		if c.Reason == corev1.PodReasonUnschedulable {
@@ -108,7 +108,7 @@ func classifyPod(p *corev1.Pod, job *corev1.ContainerStatus, s seen) verdict {
 }
 
 func pending(reason string) verdict {
-	return verdict{Update: sync.Update{State: sync.StatePending, Reason: strings.TrimSuffix(reason, ": ")}}
+	return verdict{Update: engine.Update{State: engine.StatePending, Reason: strings.TrimSuffix(reason, ": ")}}
 }
 
 func onNode(p *corev1.Pod) string {
@@ -131,7 +131,7 @@ func onNodeSuffix(p *corev1.Pod) string {
 func failed(p *corev1.Pod, job *corev1.ContainerStatus) verdict {
 	at := finishedAt(job)
 	infra := func(reason string) verdict {
-		return verdict{Update: sync.Update{State: sync.StateError, Reason: reason, Retryable: true, At: at}}
+		return verdict{Update: engine.Update{State: engine.StateError, Reason: reason, Retryable: true, At: at}}
 	}
 	msg := strings.TrimSpace(p.Status.Message)
 	switch p.Status.Reason {
@@ -140,7 +140,7 @@ func failed(p *corev1.Pod, job *corev1.ContainerStatus) verdict {
 		if d := p.Spec.ActiveDeadlineSeconds; d != nil {
 			limit = "its limit of " + (time.Duration(*d) * time.Second).String()
 		}
-		return verdict{Update: sync.Update{State: sync.StateTimedOut, Reason: "timed out: ran longer than " + limit, ExitCode: exitCode(job), At: at}}
+		return verdict{Update: engine.Update{State: engine.StateTimedOut, Reason: "timed out: ran longer than " + limit, ExitCode: exitCode(job), At: at}}
 	case "Evicted":
 		return infra(withDetail("evicted", msg))
 	case "NodeLost", "Terminated", "Shutdown", "NodeShutdown":
@@ -162,11 +162,11 @@ func failed(p *corev1.Pod, job *corev1.ContainerStatus) verdict {
 		if t := job.State.Terminated; t != nil {
 			code := int(t.ExitCode)
 			if t.Reason == "OOMKilled" {
-				return verdict{Update: sync.Update{State: sync.StateFailed, ExitCode: &code, At: at,
+				return verdict{Update: engine.Update{State: engine.StateFailed, ExitCode: &code, At: at,
 					Reason: "out of memory (OOMKilled; " + memoryLimit(p) + ")"}}
 			}
 			if code != 0 {
-				return verdict{Update: sync.Update{State: sync.StateFailed, ExitCode: &code, At: at,
+				return verdict{Update: engine.Update{State: engine.StateFailed, ExitCode: &code, At: at,
 					Reason: fmt.Sprintf("exit code %d", code)}}
 			}
 		}
@@ -175,7 +175,7 @@ func failed(p *corev1.Pod, job *corev1.ContainerStatus) verdict {
 	if job == nil || job.State.Terminated == nil {
 		what = "the Pod failed before the job ran"
 	}
-	return verdict{Update: sync.Update{State: sync.StateError, At: at,
+	return verdict{Update: engine.Update{State: engine.StateError, At: at,
 		Reason: withDetail(what, strings.Trim(p.Status.Reason+": "+msg, ": "))}}
 }
 
@@ -211,7 +211,7 @@ func cloneFailed(p *corev1.Pod) (verdict, bool) {
 			detail += " (" + t.Reason + ")"
 		}
 	}
-	return verdict{Update: sync.Update{State: sync.StateError, Reason: "clone failed: " + firstLines(detail, 3), At: t.FinishedAt.Time},
+	return verdict{Update: engine.Update{State: engine.StateError, Reason: "clone failed: " + firstLines(detail, 3), At: t.FinishedAt.Time},
 		CloneFailed: true}, true
 }
 
@@ -223,23 +223,23 @@ func waiting(p *corev1.Pod, container string, w *corev1.ContainerStateWaiting, s
 	msg := strings.TrimSpace(w.Message)
 	switch w.Reason {
 	case "InvalidImageName", "ErrImageNeverPull", "ImageInspectError", "SignatureValidationFailed":
-		return verdict{Update: sync.Update{State: sync.StateError,
+		return verdict{Update: engine.Update{State: engine.StateError,
 			Reason: withDetail(fmt.Sprintf("cannot pull image %q (%s)", image, w.Reason), msg)}}, true
 	case "ErrImagePull", "ImagePullBackOff", "RegistryUnavailable":
 		if !s.TroubleSince.IsZero() && s.Now.Sub(s.TroubleSince) >= s.Grace {
-			return verdict{Update: sync.Update{State: sync.StateError,
+			return verdict{Update: engine.Update{State: engine.StateError,
 				Reason: withDetail(fmt.Sprintf("image pull failed: cannot pull image %q for %s", image, s.Grace), msg)}}, true
 		}
 		// One wording for ErrImagePull and ImagePullBackOff, which
 		// alternate while the kubelet retries.
-		return verdict{Update: sync.Update{State: sync.StatePending,
+		return verdict{Update: engine.Update{State: engine.StatePending,
 			Reason: fmt.Sprintf("cannot pull image %q yet (retrying for up to %s)", image, s.Grace)}, Trouble: true}, true
 	case "CreateContainerConfigError", "CreateContainerError":
 		if !s.TroubleSince.IsZero() && s.Now.Sub(s.TroubleSince) >= s.Grace {
-			return verdict{Update: sync.Update{State: sync.StateError,
+			return verdict{Update: engine.Update{State: engine.StateError,
 				Reason: withDetail("cannot start container "+container, msg)}}, true
 		}
-		return verdict{Update: sync.Update{State: sync.StatePending,
+		return verdict{Update: engine.Update{State: engine.StatePending,
 			Reason: withDetail("cannot start container "+container+" yet", msg)}, Trouble: true}, true
 	}
 	return verdict{}, false

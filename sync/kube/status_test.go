@@ -4,11 +4,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gitlaunch/gitlaunch/sync/engine"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"github.com/gitlaunch/gitlaunch/sync"
 )
 
 // basePod is a run Pod as render makes it, before any status.
@@ -85,7 +84,7 @@ func TestClassify(t *testing.T) {
 		name      string
 		pod       *corev1.Pod
 		s         seen
-		state     sync.State
+		state     engine.State
 		reason    string
 		code      int // -1: no exit code; anyCode: not checked
 		retryable bool
@@ -93,69 +92,69 @@ func TestClassify(t *testing.T) {
 		clone     bool
 		started   bool
 	}{
-		{"new", pod(phase(corev1.PodPending)), fresh, sync.StatePending, "waiting to be scheduled", -1, false, false, false, false},
+		{"new", pod(phase(corev1.PodPending)), fresh, engine.StatePending, "waiting to be scheduled", -1, false, false, false, false},
 		{"no GPU free", pod(phase(corev1.PodPending), cond(corev1.PodScheduled, corev1.ConditionFalse, "Unschedulable",
 			"0/3 nodes are available: 3 Insufficient nvidia.com/gpu. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.")),
-			fresh, sync.StatePending, "waiting for GPUs: 0/3 nodes are available: 3 Insufficient nvidia.com/gpu.", -1, false, false, false, false},
+			fresh, engine.StatePending, "waiting for GPUs: 0/3 nodes are available: 3 Insufficient nvidia.com/gpu.", -1, false, false, false, false},
 		{"no GPU and no cpu", pod(phase(corev1.PodPending), cond(corev1.PodScheduled, corev1.ConditionFalse, "Unschedulable",
 			"0/3 nodes are available: 1 Insufficient cpu, 2 Insufficient nvidia.com/gpu.")),
-			fresh, sync.StatePending, "waiting for GPUs: 0/3 nodes are available: 1 Insufficient cpu, 2 Insufficient nvidia.com/gpu.", -1, false, false, false, false},
+			fresh, engine.StatePending, "waiting for GPUs: 0/3 nodes are available: 1 Insufficient cpu, 2 Insufficient nvidia.com/gpu.", -1, false, false, false, false},
 		{"cpu only", pod(phase(corev1.PodPending), cond(corev1.PodScheduled, corev1.ConditionFalse, "Unschedulable",
 			"0/1 nodes are available: 1 Insufficient cpu.")),
-			fresh, sync.StatePending, "waiting for resources: 0/1 nodes are available: 1 Insufficient cpu.", -1, false, false, false, false},
+			fresh, engine.StatePending, "waiting for resources: 0/1 nodes are available: 1 Insufficient cpu.", -1, false, false, false, false},
 		{"selector", pod(phase(corev1.PodPending), cond(corev1.PodScheduled, corev1.ConditionFalse, "Unschedulable",
 			"0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector.")),
-			fresh, sync.StatePending, "waiting for a node: 0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector.", -1, false, false, false, false},
-		{"bound", pod(phase(corev1.PodPending), node("gpu-0")), fresh, sync.StatePending, "starting on gpu-0", -1, false, false, false, false},
+			fresh, engine.StatePending, "waiting for a node: 0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector.", -1, false, false, false, false},
+		{"bound", pod(phase(corev1.PodPending), node("gpu-0")), fresh, engine.StatePending, "starting on gpu-0", -1, false, false, false, false},
 		{"cloning", pod(phase(corev1.PodPending), node("gpu-0"), cloneState(running), jobState(waitingFor("PodInitializing", ""))),
-			fresh, sync.StatePending, "cloning the repository on gpu-0", -1, false, false, false, false},
+			fresh, engine.StatePending, "cloning the repository on gpu-0", -1, false, false, false, false},
 		{"image pull back-off", pod(phase(corev1.PodPending), node("gpu-0"), jobState(waitingFor("ImagePullBackOff", `Back-off pulling image "pytorch/pytorch:2.5.1"`))),
-			troubled, sync.StatePending, `cannot pull image "pytorch/pytorch:2.5.1" yet (retrying for up to 5m0s)`, -1, false, true, false, false},
+			troubled, engine.StatePending, `cannot pull image "pytorch/pytorch:2.5.1" yet (retrying for up to 5m0s)`, -1, false, true, false, false},
 		{"err image pull same words", pod(phase(corev1.PodPending), node("gpu-0"), jobState(waitingFor("ErrImagePull", "rpc error: not found"))),
-			fresh, sync.StatePending, `cannot pull image "pytorch/pytorch:2.5.1" yet (retrying for up to 5m0s)`, -1, false, true, false, false},
+			fresh, engine.StatePending, `cannot pull image "pytorch/pytorch:2.5.1" yet (retrying for up to 5m0s)`, -1, false, true, false, false},
 		{"image pull gives up", pod(phase(corev1.PodPending), node("gpu-0"), jobState(waitingFor("ImagePullBackOff", "Back-off pulling image"))),
-			expired, sync.StateError, `image pull failed: cannot pull image "pytorch/pytorch:2.5.1" for 5m0s: Back-off pulling image`, -1, false, false, false, false},
+			expired, engine.StateError, `image pull failed: cannot pull image "pytorch/pytorch:2.5.1" for 5m0s: Back-off pulling image`, -1, false, false, false, false},
 		{"invalid image", pod(phase(corev1.PodPending), node("gpu-0"), jobState(waitingFor("InvalidImageName", "bad name"))),
-			fresh, sync.StateError, `cannot pull image "pytorch/pytorch:2.5.1" (InvalidImageName): bad name`, -1, false, false, false, false},
+			fresh, engine.StateError, `cannot pull image "pytorch/pytorch:2.5.1" (InvalidImageName): bad name`, -1, false, false, false, false},
 		{"clone image pull", pod(phase(corev1.PodPending), node("gpu-0"), cloneState(waitingFor("ErrImagePull", "x"))),
-			fresh, sync.StatePending, `cannot pull image "ghcr.io/gitlaunch/gitlaunch:v1" yet (retrying for up to 5m0s)`, -1, false, true, false, false},
+			fresh, engine.StatePending, `cannot pull image "ghcr.io/gitlaunch/gitlaunch:v1" yet (retrying for up to 5m0s)`, -1, false, true, false, false},
 		{"config error", pod(phase(corev1.PodPending), node("gpu-0"), jobState(waitingFor("CreateContainerConfigError", `secret "s" not found`))),
-			fresh, sync.StatePending, `cannot start container job yet: secret "s" not found`, -1, false, true, false, false},
+			fresh, engine.StatePending, `cannot start container job yet: secret "s" not found`, -1, false, true, false, false},
 		{"config error gives up", pod(phase(corev1.PodPending), node("gpu-0"), jobState(waitingFor("CreateContainerConfigError", `secret "s" not found`))),
-			expired, sync.StateError, `cannot start container job: secret "s" not found`, -1, false, false, false, false},
+			expired, engine.StateError, `cannot start container job: secret "s" not found`, -1, false, false, false, false},
 		{"clone failed pending", pod(phase(corev1.PodPending), node("gpu-0"), cloneState(terminated(2, "Error", "fatal: commit abc not found\nhint: push it\nmore\nand more"))),
-			fresh, sync.StateError, "clone failed: fatal: commit abc not found\nhint: push it\nmore\n…", -1, false, false, true, false},
+			fresh, engine.StateError, "clone failed: fatal: commit abc not found\nhint: push it\nmore\n…", -1, false, false, true, false},
 		{"clone failed", pod(phase(corev1.PodFailed), node("gpu-0"), cloneState(terminated(128, "Error", ""))),
-			fresh, sync.StateError, "clone failed: exit code 128", -1, false, false, true, false},
-		{"running", pod(phase(corev1.PodRunning), node("gpu-0"), jobState(running)), fresh, sync.StateRunning, "running on gpu-0", -1, false, false, false, true},
+			fresh, engine.StateError, "clone failed: exit code 128", -1, false, false, true, false},
+		{"running", pod(phase(corev1.PodRunning), node("gpu-0"), jobState(running)), fresh, engine.StateRunning, "running on gpu-0", -1, false, false, false, true},
 		{"job ended, phase not yet", pod(phase(corev1.PodRunning), node("gpu-0"), jobState(terminated(0, "Completed", ""))),
-			fresh, sync.StateRunning, "running on gpu-0", -1, false, false, false, true},
+			fresh, engine.StateRunning, "running on gpu-0", -1, false, false, false, true},
 		{"succeeded", pod(phase(corev1.PodSucceeded), node("gpu-0"), jobState(terminated(0, "Completed", ""))),
-			fresh, sync.StateSucceeded, "", 0, false, false, false, true},
+			fresh, engine.StateSucceeded, "", 0, false, false, false, true},
 		{"exit code", pod(phase(corev1.PodFailed), node("gpu-0"), jobState(terminated(3, "Error", "Traceback..."))),
-			fresh, sync.StateFailed, "exit code 3", 3, false, false, false, true},
+			fresh, engine.StateFailed, "exit code 3", 3, false, false, false, true},
 		{"oom", pod(phase(corev1.PodFailed), node("gpu-0"), jobState(terminated(137, "OOMKilled", ""))),
-			fresh, sync.StateFailed, "out of memory (OOMKilled; limit 16Gi)", 137, false, false, false, true},
+			fresh, engine.StateFailed, "out of memory (OOMKilled; limit 16Gi)", 137, false, false, false, true},
 		{"deadline", pod(phase(corev1.PodFailed), node("gpu-0"), podReason("DeadlineExceeded", "Pod was active on the node longer than the specified deadline"), jobState(terminated(137, "Error", ""))),
-			fresh, sync.StateTimedOut, "timed out: ran longer than its limit of 1h0m0s", 137, false, false, false, true},
+			fresh, engine.StateTimedOut, "timed out: ran longer than its limit of 1h0m0s", 137, false, false, false, true},
 		{"evicted", pod(phase(corev1.PodFailed), node("gpu-0"), podReason("Evicted", "The node was low on resource: memory."), jobState(terminated(137, "Error", ""))),
-			fresh, sync.StateError, "evicted: The node was low on resource: memory.", anyCode, true, false, false, true},
+			fresh, engine.StateError, "evicted: The node was low on resource: memory.", anyCode, true, false, false, true},
 		{"preempted", pod(phase(corev1.PodFailed), node("gpu-0"), cond(corev1.DisruptionTarget, corev1.ConditionTrue, "PreemptionByScheduler", "x"), jobState(terminated(137, "Error", ""))),
-			fresh, sync.StateError, "preempted by a higher-priority Pod", anyCode, true, false, false, true},
+			fresh, engine.StateError, "preempted by a higher-priority Pod", anyCode, true, false, false, true},
 		{"taint manager", pod(phase(corev1.PodFailed), node("gpu-0"), cond(corev1.DisruptionTarget, corev1.ConditionTrue, "DeletionByTaintManager", "x"), jobState(running)),
-			fresh, sync.StateError, "node lost: the node became unreachable or was tainted NoExecute", -1, true, false, false, true},
+			fresh, engine.StateError, "node lost: the node became unreachable or was tainted NoExecute", -1, true, false, false, true},
 		{"node shutdown", pod(phase(corev1.PodFailed), node("gpu-0"), podReason("Terminated", "Pod was terminated in response to imminent node shutdown.")),
-			fresh, sync.StateError, "node lost: Pod was terminated in response to imminent node shutdown.", -1, true, false, false, false},
+			fresh, engine.StateError, "node lost: Pod was terminated in response to imminent node shutdown.", -1, true, false, false, false},
 		{"admission", pod(phase(corev1.PodFailed), node("gpu-0"), podReason("OutOfnvidia.com/gpu", "Node didn't have enough resource")),
-			fresh, sync.StateError, "the node refused the Pod (OutOfnvidia.com/gpu): Node didn't have enough resource", -1, true, false, false, false},
+			fresh, engine.StateError, "the node refused the Pod (OutOfnvidia.com/gpu): Node didn't have enough resource", -1, true, false, false, false},
 		{"failed otherwise", pod(phase(corev1.PodFailed), node("gpu-0"), podReason("Weird", "it broke")),
-			fresh, sync.StateError, "the Pod failed before the job ran: Weird: it broke", -1, false, false, false, false},
-		{"gone", nil, fresh, sync.StateError, "node lost: the Pod disappeared before it finished (deleted outside gitlaunch)", -1, true, false, false, false},
-		{"gone after cancel", nil, cancelled, sync.StateCancelled, "cancelled", -1, false, false, false, false},
+			fresh, engine.StateError, "the Pod failed before the job ran: Weird: it broke", -1, false, false, false, false},
+		{"gone", nil, fresh, engine.StateError, "node lost: the Pod disappeared before it finished (deleted outside gitlaunch)", -1, true, false, false, false},
+		{"gone after cancel", nil, cancelled, engine.StateCancelled, "cancelled", -1, false, false, false, false},
 		{"killed after cancel", pod(phase(corev1.PodFailed), node("gpu-0"), jobState(terminated(143, "Error", ""))),
-			cancelled, sync.StateCancelled, "cancelled", -1, false, false, false, true},
+			cancelled, engine.StateCancelled, "cancelled", -1, false, false, false, true},
 		{"running while cancel pends", pod(phase(corev1.PodRunning), node("gpu-0"), jobState(running)),
-			cancelled, sync.StateRunning, "running on gpu-0", -1, false, false, false, true},
+			cancelled, engine.StateRunning, "running on gpu-0", -1, false, false, false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

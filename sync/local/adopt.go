@@ -4,9 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gitlaunch/gitlaunch/sync/engine"
 	"os"
-
-	"github.com/gitlaunch/gitlaunch/sync"
 )
 
 // Adopt follows a run launched by an earlier executor (before a syncer
@@ -16,10 +15,10 @@ import (
 // output.log rather than to a pipe, and its wrapper writes the exit status
 // to the exit file. A live process is followed to its end; a finished one
 // is reported from its exit (or stop) file. Anything else wraps
-// sync.ErrNotFound: the run is lost.
-func (e *Executor) Adopt(ctx context.Context, l sync.Launch, sink sync.Sink) error {
+// engine.ErrNotFound: the run is lost.
+func (e *Executor) Adopt(ctx context.Context, l engine.Launch, sink engine.Sink) error {
 	if l.Run == nil || !runIDPattern.MatchString(l.Run.ID) {
-		return fmt.Errorf("local adopt: launch without a valid run id: %w", sync.ErrNotFound)
+		return fmt.Errorf("local adopt: launch without a valid run id: %w", engine.ErrNotFound)
 	}
 	id := l.Run.ID
 	d := e.dir(id)
@@ -34,13 +33,13 @@ func (e *Executor) Adopt(ctx context.Context, l sync.Launch, sink sync.Sink) err
 	}
 	info, err := d.readProcessInfo()
 	if errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("local adopt %s: no process was recorded: %w", id, sync.ErrNotFound)
+		return fmt.Errorf("local adopt %s: no process was recorded: %w", id, engine.ErrNotFound)
 	}
 	if err != nil {
-		return fmt.Errorf("local adopt %s: %w: %w", id, err, sync.ErrNotFound)
+		return fmt.Errorf("local adopt %s: %w: %w", id, err, engine.ErrNotFound)
 	}
 	if !alive(info.PID, info.ProcStart) && !exists(d.Exit()) && d.readStop() == stopNone {
-		return fmt.Errorf("local adopt %s: process %d ended without recording how: %w", id, info.PID, sync.ErrNotFound)
+		return fmt.Errorf("local adopt %s: process %d ended without recording how: %w", id, info.PID, engine.ErrNotFound)
 	}
 	e.log.Info("local run adopted", "run", id, "pid", info.PID, "isolation", info.Isolation)
 	f := e.newFollower(l, sink, d, info)

@@ -9,9 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gitlaunch/gitlaunch/sync/engine"
 	corev1 "k8s.io/api/core/v1"
-
-	"github.com/gitlaunch/gitlaunch/sync"
 )
 
 // DefaultPassEnv is what a job inherits from the syncer's environment when
@@ -30,7 +29,7 @@ const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 // then GITLAUNCH_* from the run (in case the Pod lacks any), then the
 // container's env as rendered, with secretKeyRef values taken from
 // l.Secrets. Only secrets the Pod references are injected.
-func buildEnv(l sync.Launch, c *corev1.Container, pass []string, p *plan, isolated bool) ([]string, error) {
+func buildEnv(l engine.Launch, c *corev1.Container, pass []string, p *plan, isolated bool) ([]string, error) {
 	env := map[string]string{}
 	for _, k := range pass {
 		if v, ok := os.LookupEnv(k); ok {
@@ -116,7 +115,7 @@ func buildEnv(l sync.Launch, c *corev1.Container, pass []string, p *plan, isolat
 	return out, nil
 }
 
-func valueFrom(l sync.Launch, e corev1.EnvVar) (string, bool, error) {
+func valueFrom(l engine.Launch, e corev1.EnvVar) (string, bool, error) {
 	vf := e.ValueFrom
 	switch {
 	case vf.SecretKeyRef != nil:
@@ -140,7 +139,7 @@ func valueFrom(l sync.Launch, e corev1.EnvVar) (string, bool, error) {
 
 var labelField = regexp.MustCompile(`^metadata\.(labels|annotations)\['([^']+)'\]$`)
 
-func podField(l sync.Launch, f string) (string, error) {
+func podField(l engine.Launch, f string) (string, error) {
 	switch f {
 	case "metadata.name":
 		return l.Pod.Name, nil

@@ -4,13 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gitlaunch/gitlaunch/sync/engine"
 	"log/slog"
 	"os"
 	"path/filepath"
-	gosync "sync"
+	"sync"
 	"time"
-
-	"github.com/gitlaunch/gitlaunch/sync"
 )
 
 // Checkouter puts a repository at a commit into a folder. The CLI wires it
@@ -61,7 +60,7 @@ const pollInterval = 100 * time.Millisecond
 var errCancelled = errors.New("cancelled")
 
 // Executor runs launches as processes on this machine. It implements
-// sync.Executor. Close it to stop following runs; the processes go on and
+// engine.Executor. Close it to stop following runs; the processes go on and
 // a new Executor on the same DataDir adopts them.
 type Executor struct {
 	opts Options
@@ -72,15 +71,15 @@ type Executor struct {
 
 	base context.Context // followers' context; cancelled by Close
 	stop context.CancelFunc
-	wg   gosync.WaitGroup
+	wg   sync.WaitGroup
 
-	mu        gosync.Mutex
+	mu        sync.Mutex
 	closed    bool
 	following map[string]*follower
 	starting  map[string]context.CancelCauseFunc
 }
 
-var _ sync.Executor = (*Executor)(nil)
+var _ engine.Executor = (*Executor)(nil)
 
 // New checks the options and picks the isolation mode, probing that it
 // works on this machine.
@@ -157,7 +156,7 @@ func (e *Executor) dir(id string) runDir { return runDir(filepath.Join(e.runs, i
 // sink. A run that is still being cloned is not launched.
 func (e *Executor) Cancel(ctx context.Context, runID string) error {
 	if !runIDPattern.MatchString(runID) {
-		return fmt.Errorf("cancel %q: %w", runID, sync.ErrNotFound)
+		return fmt.Errorf("cancel %q: %w", runID, engine.ErrNotFound)
 	}
 	e.mu.Lock()
 	if f := e.following[runID]; f != nil {
@@ -177,7 +176,7 @@ func (e *Executor) Cancel(ctx context.Context, runID string) error {
 	d := e.dir(runID)
 	info, err := d.readProcessInfo()
 	if err != nil || !alive(info.PID, info.ProcStart) {
-		return fmt.Errorf("cancel run %s: no live process: %w", runID, sync.ErrNotFound)
+		return fmt.Errorf("cancel run %s: no live process: %w", runID, engine.ErrNotFound)
 	}
 	if err := d.writeStop(stopCancelled); err != nil {
 		return fmt.Errorf("cancel run %s: %w", runID, err)

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/gitlaunch/gitlaunch/schema"
-	"github.com/gitlaunch/gitlaunch/sync"
+	"github.com/gitlaunch/gitlaunch/sync/engine"
 )
 
 func TestSuccessStreamsOutputInOrder(t *testing.T) {
@@ -25,10 +25,10 @@ func TestSuccessStreamsOutputInOrder(t *testing.T) {
 			t.Fatal(err)
 		}
 		u := sink.wait(t)
-		if u.State != sync.StateSucceeded || u.ExitCode == nil || *u.ExitCode != 0 {
+		if u.State != engine.StateSucceeded || u.ExitCode == nil || *u.ExitCode != 0 {
 			t.Fatalf("terminal update %+v; log:\n%s", u, sink.text())
 		}
-		if got, want := sink.states(), []sync.State{sync.StatePending, sync.StateRunning, sync.StateSucceeded}; !slices.Equal(got, want) {
+		if got, want := sink.states(), []engine.State{engine.StatePending, engine.StateRunning, engine.StateSucceeded}; !slices.Equal(got, want) {
 			t.Errorf("states %v, want %v", got, want)
 		}
 		lines := strings.Split(strings.TrimSpace(sink.text()), "\n")
@@ -57,7 +57,7 @@ func TestFailureExitCode(t *testing.T) {
 		t.Fatal(err)
 	}
 	u := sink.wait(t)
-	if u.State != sync.StateFailed || u.ExitCode == nil || *u.ExitCode != 3 || u.Reason != "exit code 3" {
+	if u.State != engine.StateFailed || u.ExitCode == nil || *u.ExitCode != 3 || u.Reason != "exit code 3" {
 		t.Fatalf("terminal update %+v", u)
 	}
 }
@@ -72,7 +72,7 @@ func TestTimeout(t *testing.T) {
 		if err := e.Start(context.Background(), l, sink); err != nil {
 			t.Fatal(err)
 		}
-		if u := sink.wait(t); u.State != sync.StateTimedOut {
+		if u := sink.wait(t); u.State != engine.StateTimedOut {
 			t.Fatalf("terminal update %+v", u)
 		}
 	})
@@ -99,7 +99,7 @@ func TestCancelKillsTheWholeTree(t *testing.T) {
 				if err := e.Cancel(context.Background(), l.Run.ID); err != nil {
 					t.Fatal(err)
 				}
-				if u := sink.wait(t); u.State != sync.StateCancelled {
+				if u := sink.wait(t); u.State != engine.StateCancelled {
 					t.Fatalf("terminal update %+v", u)
 				}
 				if left := processesWith(marker); len(left) > 0 {
@@ -147,7 +147,7 @@ func TestMntLayoutIsolated(t *testing.T) {
 			if err := e.Start(context.Background(), l, sink); err != nil {
 				t.Fatal(err)
 			}
-			if u := sink.wait(t); u.State != sync.StateSucceeded {
+			if u := sink.wait(t); u.State != engine.StateSucceeded {
 				t.Fatalf("terminal update %+v; log:\n%s", u, sink.text())
 			}
 			log := sink.text()
@@ -190,7 +190,7 @@ echo result > result.txt`)
 	if err := e.Start(context.Background(), l, sink); err != nil {
 		t.Fatal(err)
 	}
-	if u := sink.wait(t); u.State != sync.StateSucceeded {
+	if u := sink.wait(t); u.State != engine.StateSucceeded {
 		t.Fatalf("terminal update %+v; log:\n%s", u, sink.text())
 	}
 	ws := filepath.Join(data, "runs", l.Run.ID, "workspace")
@@ -229,10 +229,10 @@ echo '{"acc": 97, "lr": 1e-3, "note": "fine"}' > metrics.json`)
 		t.Fatal(err)
 	}
 	u := sink.wait(t)
-	if u.State != sync.StateSucceeded {
+	if u.State != engine.StateSucceeded {
 		t.Fatalf("terminal update %+v", u)
 	}
-	want := []sync.Artifact{{Path: "metrics.json", Size: 40}, {Path: "out/alias.pt", Size: 5}, {Path: "out/model.pt", Size: 5}, {Path: "out/sub/a.pt", Size: 3}}
+	want := []engine.Artifact{{Path: "metrics.json", Size: 40}, {Path: "out/alias.pt", Size: 5}, {Path: "out/model.pt", Size: 5}, {Path: "out/sub/a.pt", Size: 3}}
 	if !slices.Equal(u.Artifacts, want) {
 		t.Errorf("artifacts %+v, want %+v", u.Artifacts, want)
 	}
@@ -261,7 +261,7 @@ func TestSecretsOnlyWhenReferenced(t *testing.T) {
 	if err := e.Start(context.Background(), l, sink); err != nil {
 		t.Fatal(err)
 	}
-	if u := sink.wait(t); u.State != sync.StateSucceeded {
+	if u := sink.wait(t); u.State != engine.StateSucceeded {
 		t.Fatalf("terminal update %+v", u)
 	}
 	if !strings.Contains(sink.text(), "A=s3cret B=unset\n") {
@@ -277,7 +277,7 @@ func TestSecretsOnlyWhenReferenced(t *testing.T) {
 	if err := e.Start(context.Background(), l2, sink2); err == nil {
 		t.Fatal("Start succeeded without the referenced secret")
 	}
-	if u := sink2.wait(t); u.State != sync.StateError || !strings.Contains(u.Reason, `secret key "WANDB_API_KEY"`) {
+	if u := sink2.wait(t); u.State != engine.StateError || !strings.Contains(u.Reason, `secret key "WANDB_API_KEY"`) {
 		t.Fatalf("terminal update %+v", u)
 	}
 }
@@ -293,7 +293,7 @@ func TestSecretsWithoutKubernetesSecret(t *testing.T) {
 	if err := e.Start(context.Background(), l, sink); err != nil {
 		t.Fatal(err)
 	}
-	if u := sink.wait(t); u.State != sync.StateSucceeded {
+	if u := sink.wait(t); u.State != engine.StateSucceeded {
 		t.Fatalf("terminal update %+v", u)
 	}
 	if !strings.Contains(sink.text(), "A=s3cret B=unset\n") {
@@ -306,7 +306,7 @@ func TestSecretsWithoutKubernetesSecret(t *testing.T) {
 	if err := e.Start(context.Background(), l2, sink2); err != nil {
 		t.Fatal(err)
 	}
-	if u := sink2.wait(t); u.State != sync.StateSucceeded || !strings.Contains(sink2.text(), "A=unset") {
+	if u := sink2.wait(t); u.State != engine.StateSucceeded || !strings.Contains(sink2.text(), "A=unset") {
 		t.Fatalf("untrusted: %+v\n%s", u, sink2.text())
 	}
 }
@@ -324,7 +324,7 @@ func TestGitlaunchEnv(t *testing.T) {
 			if err := e.Start(context.Background(), l, sink); err != nil {
 				t.Fatal(err)
 			}
-			if u := sink.wait(t); u.State != sync.StateSucceeded {
+			if u := sink.wait(t); u.State != engine.StateSucceeded {
 				t.Fatalf("terminal update %+v", u)
 			}
 			log := sink.text()
@@ -349,7 +349,7 @@ func TestMissingDatasetFailsClearly(t *testing.T) {
 		t.Fatal("Start succeeded without the dataset")
 	}
 	u := sink.wait(t)
-	if u.State != sync.StateError || !strings.Contains(u.Reason, `dataset volume "dataset-mnist" at /mnt/datasets/mnist has no localPath`) {
+	if u.State != engine.StateError || !strings.Contains(u.Reason, `dataset volume "dataset-mnist" at /mnt/datasets/mnist has no localPath`) {
 		t.Fatalf("terminal update %+v", u)
 	}
 	if strings.Contains(sink.text(), "never") {
@@ -377,7 +377,7 @@ func TestStartTwiceLaunchesOnce(t *testing.T) {
 	if err := e.Start(context.Background(), l, sink2); err != nil {
 		t.Fatal(err)
 	}
-	if u := sink2.wait(t); u.State != sync.StateSucceeded {
+	if u := sink2.wait(t); u.State != engine.StateSucceeded {
 		t.Fatalf("replayed terminal update %+v", u)
 	}
 	b, _ = os.ReadFile(filepath.Join(data, "runs", l.Run.ID, "workspace", "mnist", "launches"))
@@ -400,7 +400,7 @@ func TestRetryAttemptRunsAgain(t *testing.T) {
 	if err := e.Start(context.Background(), l, sink2); err != nil {
 		t.Fatal(err)
 	}
-	if u := sink2.wait(t); u.State != sync.StateSucceeded || !strings.Contains(sink2.text(), "attempt\n") {
+	if u := sink2.wait(t); u.State != engine.StateSucceeded || !strings.Contains(sink2.text(), "attempt\n") {
 		t.Fatalf("second attempt %+v; log:\n%s", u, sink2.text())
 	}
 	if _, err := os.Stat(filepath.Join(data, "runs", l.Run.ID+".attempt-1", "output.log")); err != nil {
@@ -433,10 +433,10 @@ func TestAdoptAfterRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 		u := sink2.wait(t)
-		if u.State != sync.StateFailed || u.ExitCode == nil || *u.ExitCode != 4 {
+		if u.State != engine.StateFailed || u.ExitCode == nil || *u.ExitCode != 4 {
 			t.Fatalf("terminal update after adoption %+v; log:\n%s", u, sink2.text())
 		}
-		if got := sink2.states(); got[0] != sync.StateRunning {
+		if got := sink2.states(); got[0] != engine.StateRunning {
 			t.Errorf("adopted states %v, want Running first", got)
 		}
 		if b, _ := os.ReadFile(filepath.Join(wd, "launches")); string(b) != "x\n" {
@@ -471,20 +471,20 @@ func TestAdoptFinishedAndLost(t *testing.T) {
 	if err := e2.Adopt(context.Background(), l, sink2); err != nil {
 		t.Fatal(err)
 	}
-	if u := sink2.wait(t); u.State != sync.StateSucceeded || !strings.Contains(sink2.text(), "done\n") {
+	if u := sink2.wait(t); u.State != engine.StateSucceeded || !strings.Contains(sink2.text(), "done\n") {
 		t.Fatalf("terminal update %+v; log:\n%s", u, sink2.text())
 	}
 
 	// Without an exit file the run is lost.
 	os.Remove(dir.Exit())
-	if err := e2.Adopt(context.Background(), l, newRecSink()); !errors.Is(err, sync.ErrNotFound) {
+	if err := e2.Adopt(context.Background(), l, newRecSink()); !errors.Is(err, engine.ErrNotFound) {
 		t.Fatalf("Adopt of a run that ended unrecorded: %v, want ErrNotFound", err)
 	}
 	// A run never launched here is not found either.
-	if err := e2.Adopt(context.Background(), testLaunch(t, "true"), newRecSink()); !errors.Is(err, sync.ErrNotFound) {
+	if err := e2.Adopt(context.Background(), testLaunch(t, "true"), newRecSink()); !errors.Is(err, engine.ErrNotFound) {
 		t.Fatalf("Adopt of an unknown run: %v, want ErrNotFound", err)
 	}
-	if err := e2.Cancel(context.Background(), "nosuchrun"); !errors.Is(err, sync.ErrNotFound) {
+	if err := e2.Cancel(context.Background(), "nosuchrun"); !errors.Is(err, engine.ErrNotFound) {
 		t.Fatalf("Cancel of an unknown run: %v, want ErrNotFound", err)
 	}
 }

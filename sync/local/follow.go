@@ -6,12 +6,12 @@ import (
 	"github.com/gitlaunch/gitlaunch/sync/results"
 	"log/slog"
 	"os"
-	gosync "sync"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/gitlaunch/gitlaunch/schema"
-	"github.com/gitlaunch/gitlaunch/sync"
+	"github.com/gitlaunch/gitlaunch/sync/engine"
 )
 
 // follower watches one run's process until it ends: it streams output.log
@@ -23,7 +23,7 @@ type follower struct {
 	id       string
 	attempt  int
 	d        runDir
-	sink     sync.Sink
+	sink     engine.Sink
 	info     processInfo
 	results  schema.Results
 	isolated bool
@@ -40,7 +40,7 @@ type follower struct {
 	sawAlive bool
 }
 
-func (e *Executor) newFollower(l sync.Launch, sink sync.Sink, d runDir, info processInfo) *follower {
+func (e *Executor) newFollower(l engine.Launch, sink engine.Sink, d runDir, info processInfo) *follower {
 	f := &follower{
 		e: e, id: l.Run.ID, attempt: max(l.Run.Attempt, 1), d: d, sink: sink, info: info,
 		isolated: info.Isolation != IsolationNone,
@@ -84,7 +84,7 @@ func (f *follower) requestStop(r stopReason) {
 
 func (f *follower) run(ctx context.Context) {
 	if f.announce && alive(f.info.PID, f.info.ProcStart) {
-		f.e.update(ctx, f.sink, f.id, sync.Update{State: sync.StateRunning, Reason: "adopted after a restart (isolation: " + f.info.Isolation + ")"})
+		f.e.update(ctx, f.sink, f.id, engine.Update{State: engine.StateRunning, Reason: "adopted after a restart (isolation: " + f.info.Isolation + ")"})
 	}
 	out, err := os.Open(f.d.Output())
 	if err != nil {
@@ -94,7 +94,7 @@ func (f *follower) run(ctx context.Context) {
 	st := newStreamer(f, out)
 	defer st.close()
 
-	var watchWG gosync.WaitGroup
+	var watchWG sync.WaitGroup
 	watchWG.Add(1)
 	w := watchFile(f.d.Output(), watchWG.Done)
 	defer watchWG.Wait()
@@ -213,8 +213,8 @@ func (f *follower) note(lines ...string) {
 }
 
 // outcome turns the stop and exit files into the terminal update.
-func (f *follower) outcome() sync.Update {
-	u := sync.Update{At: f.e.now()}
+func (f *follower) outcome() engine.Update {
+	u := engine.Update{At: f.e.now()}
 	code, ok, err := f.d.readExit()
 	if err != nil {
 		f.log.Warn("exit file", "err", err)
@@ -224,16 +224,16 @@ func (f *follower) outcome() sync.Update {
 	}
 	switch stop := f.d.readStop(); {
 	case stop == stopCancelled:
-		u.State, u.Reason = sync.StateCancelled, "cancelled"
+		u.State, u.Reason = engine.StateCancelled, "cancelled"
 	case stop == stopTimedOut:
-		u.State, u.Reason = sync.StateTimedOut, fmt.Sprintf("ran longer than activeDeadlineSeconds (%s)", f.info.Deadline)
+		u.State, u.Reason = engine.StateTimedOut, fmt.Sprintf("ran longer than activeDeadlineSeconds (%s)", f.info.Deadline)
 	case !ok:
-		u.State, u.Retryable = sync.StateError, true
+		u.State, u.Retryable = engine.StateError, true
 		u.Reason = "the job's process ended without an exit status (killed from outside gitlaunch?)"
 	case code == 0:
-		u.State = sync.StateSucceeded
+		u.State = engine.StateSucceeded
 	default:
-		u.State, u.Reason = sync.StateFailed, exitReason(code)
+		u.State, u.Reason = engine.StateFailed, exitReason(code)
 	}
 	return u
 }

@@ -8,7 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	gosync "sync"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,13 +17,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/gitlaunch/gitlaunch/schema"
-	"github.com/gitlaunch/gitlaunch/sync"
+	"github.com/gitlaunch/gitlaunch/sync/engine"
 )
 
 // recSink records what an executor reports.
 type recSink struct {
-	mu      gosync.Mutex
-	updates []sync.Update
+	mu      sync.Mutex
+	updates []engine.Update
 	log     bytes.Buffer
 	chunks  int
 	maxLen  int
@@ -33,7 +33,7 @@ type recSink struct {
 
 func newRecSink() *recSink { return &recSink{done: make(chan struct{})} }
 
-func (s *recSink) Update(_ context.Context, _ string, u sync.Update) error {
+func (s *recSink) Update(_ context.Context, _ string, u engine.Update) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.updates = append(s.updates, u)
@@ -66,10 +66,10 @@ func (s *recSink) text() string {
 	return s.log.String()
 }
 
-func (s *recSink) states() []sync.State {
+func (s *recSink) states() []engine.State {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []sync.State
+	var out []engine.State
 	for _, u := range s.updates {
 		out = append(out, u.State)
 	}
@@ -77,7 +77,7 @@ func (s *recSink) states() []sync.State {
 }
 
 // wait returns the terminal update.
-func (s *recSink) wait(t *testing.T) sync.Update {
+func (s *recSink) wait(t *testing.T) engine.Update {
 	t.Helper()
 	select {
 	case <-s.done:
@@ -105,7 +105,7 @@ func (s *recSink) waitLog(t *testing.T, sub string) {
 type fakeCheckout struct {
 	files map[string]string
 	calls int
-	mu    gosync.Mutex
+	mu    sync.Mutex
 }
 
 func (f *fakeCheckout) Checkout(ctx context.Context, _, _, dest string) error {
@@ -143,13 +143,13 @@ func testJob(command string) *schema.Job {
 
 var runSeq int
 
-func testRun(t testing.TB) *sync.Run {
+func testRun(t testing.TB) *engine.Run {
 	runSeq++
-	id := sync.RunID("demo", "mnist/job.yaml", fmt.Sprintf("%s-%d", t.Name(), runSeq), sync.TriggerPush, "")
-	return &sync.Run{
+	id := engine.RunID("demo", "mnist/job.yaml", fmt.Sprintf("%s-%d", t.Name(), runSeq), engine.TriggerPush, "")
+	return &engine.Run{
 		ID: id, Repo: "demo", RepoURL: "file:///nowhere/demo.git", JobPath: "mnist/job.yaml", JobName: "mnist",
 		SHA: "0123456789abcdef0123456789abcdef01234567", Ref: "refs/heads/main", Branch: "main",
-		Trigger: sync.TriggerPush, Attempt: 1, State: sync.StateQueued,
+		Trigger: engine.TriggerPush, Attempt: 1, State: engine.StateQueued,
 	}
 }
 
@@ -158,7 +158,7 @@ func testRun(t testing.TB) *sync.Run {
 // folder, the workspace as a subPath of the results volume at /mnt/<repo>,
 // datasets as read-only dataset-<name> volumes and /dev/shm as a memory
 // emptyDir.
-func testPod(r *sync.Run, j *schema.Job) *corev1.Pod {
+func testPod(r *engine.Run, j *schema.Job) *corev1.Pod {
 	deadline := int64(3600)
 	shm := resource.MustParse("1Gi")
 	ws := "/mnt/" + r.Repo
@@ -211,9 +211,9 @@ func testPod(r *sync.Run, j *schema.Job) *corev1.Pod {
 	}
 }
 
-func testLaunch(t testing.TB, command string) sync.Launch {
+func testLaunch(t testing.TB, command string) engine.Launch {
 	r, j := testRun(t), testJob(command)
-	return sync.Launch{Run: r, Job: j, Pod: testPod(r, j)}
+	return engine.Launch{Run: r, Job: j, Pod: testPod(r, j)}
 }
 
 // datasetDir makes a dataset folder with one file.

@@ -4,14 +4,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/gitlaunch/gitlaunch/sync/engine"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/gitlaunch/gitlaunch/sync"
 )
 
 // gitCheckout is a Checkouter on the real git CLI, as the init container
@@ -77,7 +76,7 @@ func TestRealGitCheckout(t *testing.T) {
 	if err := e.Start(context.Background(), l, sink); err != nil {
 		t.Fatal(err)
 	}
-	if u := sink.wait(t); u.State != sync.StateSucceeded {
+	if u := sink.wait(t); u.State != engine.StateSucceeded {
 		t.Fatalf("terminal update %+v; log:\n%s", u, sink.text())
 	}
 	for _, want := range []string{"version v1\n", "head " + first + "\n"} {
@@ -93,7 +92,7 @@ func TestRealGitCheckout(t *testing.T) {
 	if err := e.Start(context.Background(), l2, sink2); err == nil {
 		t.Fatal("Start of a missing commit succeeded")
 	}
-	if u := sink2.wait(t); u.State != sync.StateError || !u.Retryable || !strings.Contains(u.Reason, "clone") {
+	if u := sink2.wait(t); u.State != engine.StateError || !u.Retryable || !strings.Contains(u.Reason, "clone") {
 		t.Fatalf("terminal update %+v", u)
 	}
 }
@@ -122,7 +121,7 @@ func TestCancelWhileCloning(t *testing.T) {
 	if err := <-errc; err != nil {
 		t.Fatal(err)
 	}
-	if u := sink.wait(t); u.State != sync.StateCancelled {
+	if u := sink.wait(t); u.State != engine.StateCancelled {
 		t.Fatalf("terminal update %+v", u)
 	}
 	if exists(filepath.Join(data, "runs", l.Run.ID, "output.log")) {
@@ -138,7 +137,7 @@ func TestLargeOutputIsChunked(t *testing.T) {
 	if err := e.Start(context.Background(), l, sink); err != nil {
 		t.Fatal(err)
 	}
-	if u := sink.wait(t); u.State != sync.StateSucceeded {
+	if u := sink.wait(t); u.State != engine.StateSucceeded {
 		t.Fatalf("terminal update %+v", u)
 	}
 	if sink.maxLen > maxChunk {
@@ -191,7 +190,7 @@ func TestCancelAfterRestartAndClose(t *testing.T) {
 	if err := e2.Adopt(context.Background(), l, sink); err != nil {
 		t.Fatal(err)
 	}
-	if u := sink.wait(t); u.State != sync.StateCancelled {
+	if u := sink.wait(t); u.State != engine.StateCancelled {
 		t.Fatalf("terminal update %+v", u)
 	}
 }

@@ -11,9 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gitlaunch/gitlaunch/sync/engine"
 	corev1 "k8s.io/api/core/v1"
-
-	"github.com/gitlaunch/gitlaunch/sync"
 )
 
 // Names the render package gives the parts of a run Pod.
@@ -51,7 +50,7 @@ var runIDPattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
 // planLaunch reads the Pod of a Launch. It is pure apart from looking up
 // dataset paths on disk, so bad Pods fail here, before anything is cloned.
-func planLaunch(l sync.Launch, o *Options, dir runDir, isolated bool) (*plan, error) {
+func planLaunch(l engine.Launch, o *Options, dir runDir, isolated bool) (*plan, error) {
 	if l.Run == nil || l.Pod == nil || l.Job == nil {
 		return nil, fmt.Errorf("launch needs a Run, a Job and a Pod")
 	}
@@ -161,7 +160,7 @@ func mainContainer(pod *corev1.Pod) (*corev1.Container, error) {
 // ("mnist"); the dataset name comes from the volume name or, when render
 // had to change the name to make it a valid volume name, from the job's
 // dataset whose path is this mount.
-func datasetPath(l sync.Launch, o *Options, volume, mountPath string) (string, error) {
+func datasetPath(l engine.Launch, o *Options, volume, mountPath string) (string, error) {
 	keys := []string{volume, strings.TrimPrefix(volume, datasetPrefix)}
 	for _, d := range l.Job.Datasets {
 		if path.Clean(d.Path) == mountPath {

@@ -4,27 +4,26 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gitlaunch/gitlaunch/sync/engine"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
-
-	"github.com/gitlaunch/gitlaunch/sync"
 )
 
 // Start clones the commit into the run's workspace and starts the job's
 // process; it returns once the process runs (after Pending "cloning" and
 // Running were sent to the sink). A run whose folder shows it was already
 // launched for this attempt is adopted instead: never launched twice (and
-// Start then returns Adopt's error, sync.ErrNotFound for a lost run). A
+// Start then returns Adopt's error, engine.ErrNotFound for a lost run). A
 // Start for a higher Run.Attempt moves the old attempt's folder aside and
 // launches anew.
 //
 // When Start fails after it accepted the launch it has already sent the
 // terminal StateError update; the error it returns is for logs.
-func (e *Executor) Start(ctx context.Context, l sync.Launch, sink sync.Sink) error {
+func (e *Executor) Start(ctx context.Context, l engine.Launch, sink engine.Sink) error {
 	if l.Run == nil || !runIDPattern.MatchString(l.Run.ID) {
 		return errors.New("local start: launch without a valid run id")
 	}
@@ -74,16 +73,16 @@ func (e *Executor) Start(ctx context.Context, l sync.Launch, sink sync.Sink) err
 	if err != nil {
 		return e.fail(ctx, sink, id, "cannot run this Pod locally: "+err.Error(), false)
 	}
-	e.update(ctx, sink, id, sync.Update{State: sync.StatePending, Reason: "cloning " + sync.ShortSHA(l.Run.SHA)})
+	e.update(ctx, sink, id, engine.Update{State: engine.StatePending, Reason: "cloning " + engine.ShortSHA(l.Run.SHA)})
 	if err := e.opts.Checkout.Checkout(cctx, l.Run.RepoURL, l.Run.SHA, d.Workspace()); err != nil {
 		if errors.Is(context.Cause(cctx), errCancelled) {
-			e.update(ctx, sink, id, sync.Update{State: sync.StateCancelled, Reason: "cancelled while cloning"})
+			e.update(ctx, sink, id, engine.Update{State: engine.StateCancelled, Reason: "cancelled while cloning"})
 			return nil
 		}
-		return e.fail(ctx, sink, id, fmt.Sprintf("clone %s at %s: %v", l.Run.RepoURL, sync.ShortSHA(l.Run.SHA), err), true)
+		return e.fail(ctx, sink, id, fmt.Sprintf("clone %s at %s: %v", l.Run.RepoURL, engine.ShortSHA(l.Run.SHA), err), true)
 	}
 	if errors.Is(context.Cause(cctx), errCancelled) {
-		e.update(ctx, sink, id, sync.Update{State: sync.StateCancelled, Reason: "cancelled before it started"})
+		e.update(ctx, sink, id, engine.Update{State: engine.StateCancelled, Reason: "cancelled before it started"})
 		return nil
 	}
 	if err := checkWorkdir(d.Workspace(), p.HostWorkdir); err != nil {
@@ -95,7 +94,7 @@ func (e *Executor) Start(ctx context.Context, l sync.Launch, sink sync.Sink) err
 		return e.fail(ctx, sink, id, err.Error(), true)
 	}
 	e.log.Info("local run started", "run", id, "pid", info.PID, "isolation", info.Isolation, "workdir", p.HostWorkdir)
-	e.update(ctx, sink, id, sync.Update{State: sync.StateRunning, Reason: "running on this machine (isolation: " + info.Isolation + ")"})
+	e.update(ctx, sink, id, engine.Update{State: engine.StateRunning, Reason: "running on this machine (isolation: " + info.Isolation + ")"})
 
 	f := e.newFollower(l, sink, d, info)
 	e.mu.Lock()
@@ -237,13 +236,13 @@ func (e *Executor) header(p *plan) []string {
 }
 
 // fail reports a launch that cannot go on as a terminal StateError.
-func (e *Executor) fail(ctx context.Context, sink sync.Sink, id, reason string, retryable bool) error {
+func (e *Executor) fail(ctx context.Context, sink engine.Sink, id, reason string, retryable bool) error {
 	e.log.Warn("local run failed to start", "run", id, "reason", reason)
-	e.update(ctx, sink, id, sync.Update{State: sync.StateError, Reason: reason, Retryable: retryable})
+	e.update(ctx, sink, id, engine.Update{State: engine.StateError, Reason: reason, Retryable: retryable})
 	return fmt.Errorf("local run %s: %s", id, reason)
 }
 
-func (e *Executor) update(ctx context.Context, sink sync.Sink, id string, u sync.Update) {
+func (e *Executor) update(ctx context.Context, sink engine.Sink, id string, u engine.Update) {
 	if u.At.IsZero() {
 		u.At = e.now()
 	}

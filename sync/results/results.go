@@ -13,7 +13,7 @@ import (
 	"sort"
 
 	"github.com/gitlaunch/gitlaunch/schema"
-	"github.com/gitlaunch/gitlaunch/sync"
+	"github.com/gitlaunch/gitlaunch/sync/engine"
 )
 
 const (
@@ -50,7 +50,7 @@ func (r *Reader) inside(name string) (string, bool) {
 
 // artifacts lists the files under the workdir that match a glob, with
 // their sizes, sorted by path.
-func (r *Reader) Artifacts(globs []string) []sync.Artifact {
+func (r *Reader) Artifacts(globs []string) []engine.Artifact {
 	var pats []string
 	for _, g := range globs {
 		if err := schema.ValidGlob(g); err != nil {
@@ -66,7 +66,7 @@ func (r *Reader) Artifacts(globs []string) []sync.Artifact {
 		r.note("artifacts: the workdir is not inside the workspace; nothing listed")
 		return nil
 	}
-	var out []sync.Artifact
+	var out []engine.Artifact
 	truncated := false
 	err := filepath.WalkDir(r.Workdir, func(name string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -112,7 +112,7 @@ func (r *Reader) Artifacts(globs []string) []sync.Artifact {
 			truncated = true
 			return fs.SkipAll
 		}
-		out = append(out, sync.Artifact{Path: rel, Size: size})
+		out = append(out, engine.Artifact{Path: rel, Size: size})
 		return nil
 	})
 	if err != nil {

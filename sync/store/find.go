@@ -4,9 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gitlaunch/gitlaunch/sync/engine"
 	"strings"
-
-	gsync "github.com/gitlaunch/gitlaunch/sync"
 )
 
 // ErrAmbiguous is returned (wrapped) by FindRun when a prefix matches
@@ -22,7 +21,7 @@ const maxCandidates = 10
 // FindRun resolves a full run ID or a unique prefix of at least MinPrefix
 // characters, as people type them on the command line. No match wraps
 // sync.ErrNotFound; several wrap ErrAmbiguous and list the candidates.
-func (s *Store) FindRun(ctx context.Context, prefix string) (*gsync.Run, error) {
+func (s *Store) FindRun(ctx context.Context, prefix string) (*engine.Run, error) {
 	if len(prefix) < MinPrefix {
 		return nil, fmt.Errorf("run ID prefix %q is too short: give at least %d characters", prefix, MinPrefix)
 	}
@@ -41,7 +40,7 @@ SELECT data FROM runs WHERE id >= ? AND id < ? ORDER BY id LIMIT ?`, prefix, upp
 	}
 	switch {
 	case len(runs) == 0:
-		return nil, fmt.Errorf("no run ID starts with %q: %w", prefix, gsync.ErrNotFound)
+		return nil, fmt.Errorf("no run ID starts with %q: %w", prefix, engine.ErrNotFound)
 	case len(runs) == 1 || runs[0].ID == prefix:
 		return runs[0], nil
 	}
@@ -51,7 +50,7 @@ SELECT data FROM runs WHERE id >= ? AND id < ? ORDER BY id LIMIT ?`, prefix, upp
 			lines = append(lines, "  …")
 			break
 		}
-		lines = append(lines, fmt.Sprintf("  %s  %s %s @ %s (%s)", r.ID, r.Repo, r.JobPath, gsync.ShortSHA(r.SHA), r.State))
+		lines = append(lines, fmt.Sprintf("  %s  %s %s @ %s (%s)", r.ID, r.Repo, r.JobPath, engine.ShortSHA(r.SHA), r.State))
 	}
 	return nil, fmt.Errorf("%w %q matches several runs; give more characters:\n%s", ErrAmbiguous, prefix, strings.Join(lines, "\n"))
 }

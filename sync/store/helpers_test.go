@@ -2,12 +2,11 @@ package store
 
 import (
 	"context"
+	"github.com/gitlaunch/gitlaunch/sync/engine"
 	"path/filepath"
-	stdsync "sync"
+	"sync"
 	"testing"
 	"time"
-
-	gsync "github.com/gitlaunch/gitlaunch/sync"
 )
 
 // openAt opens a store at path and closes it when the test ends.
@@ -29,7 +28,7 @@ func openTest(t testing.TB) *Store {
 
 // clock is a settable time source for the store.
 type clock struct {
-	mu stdsync.Mutex
+	mu sync.Mutex
 	t  time.Time
 }
 
@@ -54,9 +53,9 @@ func (c *clock) Advance(d time.Duration) {
 var t0 = time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 
 // newRun returns a queued push run on main with a derived ID.
-func newRun(repo, jobPath, sha string, created time.Time) *gsync.Run {
-	return &gsync.Run{
-		ID:        gsync.RunID(repo, jobPath, sha, gsync.TriggerPush, ""),
+func newRun(repo, jobPath, sha string, created time.Time) *engine.Run {
+	return &engine.Run{
+		ID:        engine.RunID(repo, jobPath, sha, engine.TriggerPush, ""),
 		Repo:      repo,
 		RepoURL:   "https://example.test/" + repo + ".git",
 		JobPath:   jobPath,
@@ -64,15 +63,15 @@ func newRun(repo, jobPath, sha string, created time.Time) *gsync.Run {
 		SHA:       sha,
 		Ref:       "refs/heads/main",
 		Branch:    "main",
-		Trigger:   gsync.TriggerPush,
-		State:     gsync.StateQueued,
+		Trigger:   engine.TriggerPush,
+		State:     engine.StateQueued,
 		Attempt:   1,
 		CreatedAt: created,
 		UpdatedAt: created,
 	}
 }
 
-func mustCreate(t testing.TB, s *Store, r *gsync.Run, reporters ...string) {
+func mustCreate(t testing.TB, s *Store, r *engine.Run, reporters ...string) {
 	t.Helper()
 	created, err := s.CreateRun(context.Background(), r, reporters)
 	if err != nil || !created {
@@ -80,7 +79,7 @@ func mustCreate(t testing.TB, s *Store, r *gsync.Run, reporters ...string) {
 	}
 }
 
-func mustUpdate(t testing.TB, s *Store, r *gsync.Run, st gsync.State, reason string, at time.Time, reporters ...string) {
+func mustUpdate(t testing.TB, s *Store, r *engine.Run, st engine.State, reason string, at time.Time, reporters ...string) {
 	t.Helper()
 	r.State, r.Reason, r.UpdatedAt = st, reason, at
 	if err := s.UpdateRun(context.Background(), r, reporters); err != nil {

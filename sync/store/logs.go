@@ -5,9 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/gitlaunch/gitlaunch/sync/engine"
 	"io"
-
-	gsync "github.com/gitlaunch/gitlaunch/sync"
 )
 
 // MaxChunk is the largest log chunk stored in one row. Larger appends are
@@ -66,7 +65,7 @@ func runExists(ctx context.Context, q querier, runID string) error {
 	var one int
 	err := q.QueryRowContext(ctx, `SELECT 1 FROM runs WHERE id = ?`, runID).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("run %q: %w", runID, gsync.ErrNotFound)
+		return fmt.Errorf("run %q: %w", runID, engine.ErrNotFound)
 	}
 	return err
 }

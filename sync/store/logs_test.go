@@ -5,15 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gitlaunch/gitlaunch/sync/engine"
 	"io"
 	"math/rand/v2"
 	"strings"
-	stdsync "sync"
+	"sync"
 	"testing"
 	"testing/iotest"
 	"time"
-
-	gsync "github.com/gitlaunch/gitlaunch/sync"
 )
 
 func readAll(t testing.TB, s *Store, runID string, off int64) string {
@@ -132,7 +131,7 @@ func TestConcurrentAppendsAndUpdates(t *testing.T) {
 	ctx := context.Background()
 	s := openTest(t)
 	const nRuns, nChunks = 8, 100
-	runs := make([]*gsync.Run, nRuns)
+	runs := make([]*engine.Run, nRuns)
 	for i := range runs {
 		runs[i] = newRun("demo", fmt.Sprintf("job%d/job.yaml", i), sha1, t0)
 		mustCreate(t, s, runs[i], "console")
@@ -140,7 +139,7 @@ func TestConcurrentAppendsAndUpdates(t *testing.T) {
 	line := func(run, seq int) string {
 		return fmt.Sprintf("run %d line %d %s\n", run, seq, strings.Repeat("x", seq%97))
 	}
-	var wg stdsync.WaitGroup
+	var wg sync.WaitGroup
 	errs := make(chan error, 3*nRuns)
 	for i, r := range runs {
 		wg.Go(func() { // the executor's log pump for this run
@@ -153,7 +152,7 @@ func TestConcurrentAppendsAndUpdates(t *testing.T) {
 		})
 		wg.Go(func() { // the dispatcher moving the run along
 			cp := *r
-			for j, st := range []gsync.State{gsync.StatePending, gsync.StateRunning, gsync.StateSucceeded} {
+			for j, st := range []engine.State{engine.StatePending, engine.StateRunning, engine.StateSucceeded} {
 				cp.State, cp.QueuePos = st, j
 				if err := s.UpdateRun(ctx, &cp, []string{"console"}); err != nil {
 					errs <- err
@@ -167,7 +166,7 @@ func TestConcurrentAppendsAndUpdates(t *testing.T) {
 					errs <- err
 					return
 				}
-				if _, err := s.ListRuns(ctx, gsync.RunFilter{Repo: "demo", Limit: 5}); err != nil {
+				if _, err := s.ListRuns(ctx, engine.RunFilter{Repo: "demo", Limit: 5}); err != nil {
 					errs <- err
 					return
 				}
@@ -222,7 +221,7 @@ func TestFollowLog(t *testing.T) {
 			}
 			time.Sleep(2 * time.Millisecond)
 		}
-		cp.State = gsync.StateSucceeded
+		cp.State = engine.StateSucceeded
 		writerDone <- s.UpdateRun(ctx, &cp, nil)
 	}()
 

@@ -5,9 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/gitlaunch/gitlaunch/sync/engine"
 	"time"
-
-	gsync "github.com/gitlaunch/gitlaunch/sync"
 )
 
 // enqueue adds one undelivered report of (runID, state) per reporter,
@@ -17,7 +16,7 @@ import (
 //
 // The item is due at the transition's time, on the caller's clock: the
 // engine asks for due reports with the same clock.
-func (s *Store) enqueue(ctx context.Context, tx *sql.Tx, runID string, state gsync.State, reporters []string, at time.Time) error {
+func (s *Store) enqueue(ctx context.Context, tx *sql.Tx, runID string, state engine.State, reporters []string, at time.Time) error {
 	now := at.UnixNano()
 	for _, name := range reporters {
 		if name == "" {
@@ -35,7 +34,7 @@ ON CONFLICT (reporter, run_id, state) DO NOTHING`,
 
 // DueReports returns up to limit undelivered reports whose NextAt is not
 // after now, earliest first (0 = no limit).
-func (s *Store) DueReports(ctx context.Context, now time.Time, limit int) ([]gsync.OutboxItem, error) {
+func (s *Store) DueReports(ctx context.Context, now time.Time, limit int) ([]engine.OutboxItem, error) {
 	if limit < 0 {
 		return nil, fmt.Errorf("due reports: negative limit %d", limit)
 	}
@@ -53,9 +52,9 @@ ORDER BY next_at, id`
 		return nil, fmt.Errorf("due reports: %w", err)
 	}
 	defer rows.Close()
-	var items []gsync.OutboxItem
+	var items []engine.OutboxItem
 	for rows.Next() {
-		var it gsync.OutboxItem
+		var it engine.OutboxItem
 		var next int64
 		if err := rows.Scan(&it.ID, &it.Reporter, &it.RunID, &it.State, &it.Attempts, &next, &it.LastErr); err != nil {
 			return nil, fmt.Errorf("due reports: %w", err)
@@ -101,7 +100,7 @@ WHERE id = ? AND delivered_at IS NULL`, msg, next.UnixNano(), id)
 		var one int
 		err = tx.QueryRowContext(ctx, `SELECT 1 FROM outbox WHERE id = ?`, id).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("report %d: %w", id, gsync.ErrNotFound)
+			return fmt.Errorf("report %d: %w", id, engine.ErrNotFound)
 		}
 		return err
 	})
@@ -117,7 +116,7 @@ func mustAffect(res sql.Result, what string, id any) error {
 		return err
 	}
 	if n == 0 {
-		return fmt.Errorf("%s %v: %w", what, id, gsync.ErrNotFound)
+		return fmt.Errorf("%s %v: %w", what, id, engine.ErrNotFound)
 	}
 	return nil
 }

@@ -4,15 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gitlaunch/gitlaunch/sync/engine"
 	"strings"
 	"testing"
 	"time"
-
-	gsync "github.com/gitlaunch/gitlaunch/sync"
 )
 
 // reporters renders due items as "reporter:state ..." in the order given.
-func reporters(items []gsync.OutboxItem) string {
+func reporters(items []engine.OutboxItem) string {
 	var b []string
 	for _, it := range items {
 		b = append(b, it.Reporter+":"+string(it.State))
@@ -27,9 +26,9 @@ func TestOutboxEnqueuesOncePerReporterAndState(t *testing.T) {
 	r := newRun("demo", "a/job.yaml", sha1, t0)
 	mustCreate(t, s, r, "console", "github")
 	c.Advance(time.Second)
-	mustUpdate(t, s, r, gsync.StatePending, "", t0, "console", "github")
+	mustUpdate(t, s, r, engine.StatePending, "", t0, "console", "github")
 	c.Advance(time.Second)
-	mustUpdate(t, s, r, gsync.StatePending, "saved again", t0, "console", "github")
+	mustUpdate(t, s, r, engine.StatePending, "saved again", t0, "console", "github")
 
 	due, err := s.DueReports(ctx, c.Now(), 0)
 	if err != nil {
@@ -50,9 +49,9 @@ func TestOutboxEnqueuesOncePerReporterAndState(t *testing.T) {
 	// Re-entering delivered states (a retry goes back to queued, then
 	// pending) reports nothing again; a new state is reported, and only to
 	// the reporters given now.
-	mustUpdate(t, s, r, gsync.StateQueued, "retry", t0, "console", "github")
-	mustUpdate(t, s, r, gsync.StatePending, "relaunched", t0, "console", "github")
-	mustUpdate(t, s, r, gsync.StateRunning, "", t0, "github")
+	mustUpdate(t, s, r, engine.StateQueued, "retry", t0, "console", "github")
+	mustUpdate(t, s, r, engine.StatePending, "relaunched", t0, "console", "github")
+	mustUpdate(t, s, r, engine.StateRunning, "", t0, "github")
 	due, err = s.DueReports(ctx, c.Now(), 0)
 	if err != nil {
 		t.Fatal(err)
@@ -70,7 +69,7 @@ func TestOutboxDueOrderAndBackoff(t *testing.T) {
 	ctx := context.Background()
 	s := openTest(t)
 	c := newClock(s)
-	var runs []*gsync.Run
+	var runs []*engine.Run
 	for i := range 3 {
 		r := newRun("demo", fmt.Sprintf("j%d/job.yaml", i), sha1, t0)
 		r.UpdatedAt = c.Now() // reports are due at the transition's time
@@ -138,10 +137,10 @@ func TestOutboxDueOrderAndBackoff(t *testing.T) {
 		t.Errorf("%d due, want 2", len(due))
 	}
 
-	if err := s.MarkDelivered(ctx, 999); !errors.Is(err, gsync.ErrNotFound) {
+	if err := s.MarkDelivered(ctx, 999); !errors.Is(err, engine.ErrNotFound) {
 		t.Errorf("MarkDelivered(999) = %v, want ErrNotFound", err)
 	}
-	if err := s.MarkFailed(ctx, 999, errors.New("x"), retry); !errors.Is(err, gsync.ErrNotFound) {
+	if err := s.MarkFailed(ctx, 999, errors.New("x"), retry); !errors.Is(err, engine.ErrNotFound) {
 		t.Errorf("MarkFailed(999) = %v, want ErrNotFound", err)
 	}
 	if _, err := s.DueReports(ctx, retry, -1); err == nil {

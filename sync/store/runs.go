@@ -6,16 +6,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/gitlaunch/gitlaunch/sync/engine"
 	"strings"
 	"time"
-
-	gsync "github.com/gitlaunch/gitlaunch/sync"
 )
 
 // CreateRun inserts r unless a run with r.ID exists (then nothing changes
 // and created is false). A new run records the transition "" → r.State and
 // enqueues one report per reporter. A zero r.CreatedAt is set to now.
-func (s *Store) CreateRun(ctx context.Context, r *gsync.Run, reporters []string) (created bool, err error) {
+func (s *Store) CreateRun(ctx context.Context, r *engine.Run, reporters []string) (created bool, err error) {
 	if err := checkRun(r); err != nil {
 		return false, fmt.Errorf("create run: %w", err)
 	}
@@ -55,7 +54,7 @@ ON CONFLICT (id) DO NOTHING`,
 // stored state it records the transition (reason r.Reason, at r.UpdatedAt
 // or now) and enqueues one report per reporter, all in one transaction. A
 // state a reporter was already given is never enqueued for it again.
-func (s *Store) UpdateRun(ctx context.Context, r *gsync.Run, reporters []string) error {
+func (s *Store) UpdateRun(ctx context.Context, r *engine.Run, reporters []string) error {
 	if err := checkRun(r); err != nil {
 		return fmt.Errorf("update run: %w", err)
 	}
@@ -64,7 +63,7 @@ func (s *Store) UpdateRun(ctx context.Context, r *gsync.Run, reporters []string)
 		var created int64
 		err := tx.QueryRowContext(ctx, `SELECT state, created_at FROM runs WHERE id = ?`, r.ID).Scan(&old, &created)
 		if errors.Is(err, sql.ErrNoRows) {
-			return gsync.ErrNotFound
+			return engine.ErrNotFound
 		}
 		if err != nil {
 			return err
@@ -72,8 +71,8 @@ func (s *Store) UpdateRun(ctx context.Context, r *gsync.Run, reporters []string)
 		if r.CreatedAt.IsZero() {
 			r.CreatedAt = time.Unix(0, created).UTC()
 		}
-		if gsync.State(old) != r.State {
-			if err := s.recordTransition(ctx, tx, r, gsync.State(old), reporters); err != nil {
+		if engine.State(old) != r.State {
+			if err := s.recordTransition(ctx, tx, r, engine.State(old), reporters); err != nil {
 				return err
 			}
 		}
@@ -93,7 +92,7 @@ WHERE id = ?`,
 	return nil
 }
 
-func checkRun(r *gsync.Run) error {
+func checkRun(r *engine.Run) error {
 	switch {
 	case r == nil:
 		return errors.New("nil run")
@@ -106,7 +105,7 @@ func checkRun(r *gsync.Run) error {
 }
 
 // recordTransition stores from → r.State and enqueues its reports.
-func (s *Store) recordTransition(ctx context.Context, tx *sql.Tx, r *gsync.Run, from gsync.State, reporters []string) error {
+func (s *Store) recordTransition(ctx context.Context, tx *sql.Tx, r *engine.Run, from engine.State, reporters []string) error {
 	at := r.UpdatedAt
 	if at.IsZero() {
 		at = s.now()
@@ -120,11 +119,11 @@ INSERT INTO transitions (run_id, from_state, to_state, reason, at) VALUES (?, ?,
 }
 
 // GetRun returns the run with this ID, or an error wrapping sync.ErrNotFound.
-func (s *Store) GetRun(ctx context.Context, id string) (*gsync.Run, error) {
+func (s *Store) GetRun(ctx context.Context, id string) (*engine.Run, error) {
 	var data string
 	err := s.r.QueryRowContext(ctx, `SELECT data FROM runs WHERE id = ?`, id).Scan(&data)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("run %q: %w", id, gsync.ErrNotFound)
+		return nil, fmt.Errorf("run %q: %w", id, engine.ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get run %s: %w", id, err)
@@ -133,7 +132,7 @@ func (s *Store) GetRun(ctx context.Context, id string) (*gsync.Run, error) {
 }
 
 // ListRuns returns the runs f selects, newest (by CreatedAt) first.
-func (s *Store) ListRuns(ctx context.Context, f gsync.RunFilter) ([]*gsync.Run, error) {
+func (s *Store) ListRuns(ctx context.Context, f engine.RunFilter) ([]*engine.Run, error) {
 	if f.Limit < 0 {
 		return nil, fmt.Errorf("list runs: negative limit %d", f.Limit)
 	}
@@ -183,7 +182,7 @@ func (s *Store) ListRuns(ctx context.Context, f gsync.RunFilter) ([]*gsync.Run, 
 
 // ActiveRuns returns every run in a non-terminal state, oldest first: the
 // runs a restarted syncer must re-adopt or re-queue.
-func (s *Store) ActiveRuns(ctx context.Context) ([]*gsync.Run, error) {
+func (s *Store) ActiveRuns(ctx context.Context) ([]*engine.Run, error) {
 	runs, err := s.queryRuns(ctx, `SELECT data FROM runs WHERE terminal = 0 ORDER BY created_at, id`)
 	if err != nil {
 		return nil, fmt.Errorf("active runs: %w", err)
@@ -195,32 +194,32 @@ func (s *Store) ActiveRuns(ctx context.Context) ([]*gsync.Run, error) {
 // (any trigger whose ref is refs/heads/<branch>), the baseline that a pull
 // request's metrics are compared with. None: an error wrapping
 // sync.ErrNotFound.
-func (s *Store) LatestSucceeded(ctx context.Context, repo, jobPath, branch string) (*gsync.Run, error) {
+func (s *Store) LatestSucceeded(ctx context.Context, repo, jobPath, branch string) (*engine.Run, error) {
 	runs, err := s.queryRuns(ctx, `
 SELECT data FROM runs
 WHERE repo = ? AND job_path = ? AND ref = ? AND state = ?
 ORDER BY created_at DESC, id DESC LIMIT 1`,
-		repo, jobPath, "refs/heads/"+branch, string(gsync.StateSucceeded))
+		repo, jobPath, "refs/heads/"+branch, string(engine.StateSucceeded))
 	if err != nil {
 		return nil, fmt.Errorf("latest succeeded run of %s %s on %s: %w", repo, jobPath, branch, err)
 	}
 	if len(runs) == 0 {
-		return nil, fmt.Errorf("no succeeded run of %s %s on %s: %w", repo, jobPath, branch, gsync.ErrNotFound)
+		return nil, fmt.Errorf("no succeeded run of %s %s on %s: %w", repo, jobPath, branch, engine.ErrNotFound)
 	}
 	return runs[0], nil
 }
 
 // Transitions returns the run's recorded state changes, oldest first.
-func (s *Store) Transitions(ctx context.Context, runID string) ([]gsync.Transition, error) {
+func (s *Store) Transitions(ctx context.Context, runID string) ([]engine.Transition, error) {
 	rows, err := s.r.QueryContext(ctx, `
 SELECT from_state, to_state, reason, at FROM transitions WHERE run_id = ? ORDER BY id`, runID)
 	if err != nil {
 		return nil, fmt.Errorf("transitions of %s: %w", runID, err)
 	}
 	defer rows.Close()
-	var ts []gsync.Transition
+	var ts []engine.Transition
 	for rows.Next() {
-		t := gsync.Transition{RunID: runID}
+		t := engine.Transition{RunID: runID}
 		var at int64
 		if err := rows.Scan(&t.From, &t.To, &t.Reason, &at); err != nil {
 			return nil, fmt.Errorf("transitions of %s: %w", runID, err)
@@ -240,13 +239,13 @@ SELECT from_state, to_state, reason, at FROM transitions WHERE run_id = ? ORDER 
 	return ts, nil
 }
 
-func (s *Store) queryRuns(ctx context.Context, q string, args ...any) ([]*gsync.Run, error) {
+func (s *Store) queryRuns(ctx context.Context, q string, args ...any) ([]*engine.Run, error) {
 	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var runs []*gsync.Run
+	var runs []*engine.Run
 	for rows.Next() {
 		var data string
 		if err := rows.Scan(&data); err != nil {
@@ -261,8 +260,8 @@ func (s *Store) queryRuns(ctx context.Context, q string, args ...any) ([]*gsync.
 	return runs, rows.Err()
 }
 
-func decodeRun(data string) (*gsync.Run, error) {
-	var r gsync.Run
+func decodeRun(data string) (*engine.Run, error) {
+	var r engine.Run
 	if err := json.Unmarshal([]byte(data), &r); err != nil {
 		return nil, fmt.Errorf("decode stored run: %w", err)
 	}

@@ -4,12 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gitlaunch/gitlaunch/sync/engine"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
-
-	gsync "github.com/gitlaunch/gitlaunch/sync"
 )
 
 const sha1 = "1111111111111111111111111111111111111111"
@@ -22,7 +21,7 @@ func TestCreateRunIsIdempotent(t *testing.T) {
 	mustCreate(t, s, r, "console", "github")
 
 	dup := *r
-	dup.State = gsync.StateRunning
+	dup.State = engine.StateRunning
 	dup.JobName = "changed"
 	created, err := s.CreateRun(ctx, &dup, []string{"console", "github", "slack"})
 	if err != nil || created {
@@ -39,7 +38,7 @@ func TestCreateRunIsIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []gsync.Transition{{RunID: r.ID, From: "", To: gsync.StateQueued, Reason: "planned", At: t0}}
+	want := []engine.Transition{{RunID: r.ID, From: "", To: engine.StateQueued, Reason: "planned", At: t0}}
 	if !reflect.DeepEqual(ts, want) {
 		t.Errorf("Transitions = %+v, want %+v", ts, want)
 	}
@@ -80,7 +79,7 @@ func TestBadRunsAreRefused(t *testing.T) {
 	noState.State = ""
 	for _, tc := range []struct {
 		name string
-		r    *gsync.Run
+		r    *engine.Run
 		want string
 	}{
 		{"nil", nil, "nil run"},
@@ -100,7 +99,7 @@ func TestBadRunsAreRefused(t *testing.T) {
 	if _, err := s.CreateRun(ctx, r, []string{"console", ""}); err == nil {
 		t.Error("CreateRun with an empty reporter name succeeded")
 	}
-	if _, err := s.GetRun(ctx, r.ID); !errors.Is(err, gsync.ErrNotFound) {
+	if _, err := s.GetRun(ctx, r.ID); !errors.Is(err, engine.ErrNotFound) {
 		t.Errorf("a failed CreateRun left the run behind: %v", err)
 	}
 }
@@ -111,21 +110,21 @@ func TestUpdateRunRecordsTransitions(t *testing.T) {
 	c := newClock(s)
 	r := newRun("demo", "mnist/job.yaml", sha1, t0)
 	mustCreate(t, s, r)
-	mustUpdate(t, s, r, gsync.StatePending, "launched", t0.Add(1*time.Second))
+	mustUpdate(t, s, r, engine.StatePending, "launched", t0.Add(1*time.Second))
 	r.QueuePos = 3 // a save without a state change records nothing
-	mustUpdate(t, s, r, gsync.StatePending, "image pull", t0.Add(2*time.Second))
-	mustUpdate(t, s, r, gsync.StateRunning, "started", t0.Add(3*time.Second))
-	mustUpdate(t, s, r, gsync.StateFailed, "exit 1", time.Time{}) // no UpdatedAt: the store's now
+	mustUpdate(t, s, r, engine.StatePending, "image pull", t0.Add(2*time.Second))
+	mustUpdate(t, s, r, engine.StateRunning, "started", t0.Add(3*time.Second))
+	mustUpdate(t, s, r, engine.StateFailed, "exit 1", time.Time{}) // no UpdatedAt: the store's now
 
 	got, err := s.Transitions(ctx, r.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []gsync.Transition{
-		{RunID: r.ID, From: "", To: gsync.StateQueued, At: t0},
-		{RunID: r.ID, From: gsync.StateQueued, To: gsync.StatePending, Reason: "launched", At: t0.Add(1 * time.Second)},
-		{RunID: r.ID, From: gsync.StatePending, To: gsync.StateRunning, Reason: "started", At: t0.Add(3 * time.Second)},
-		{RunID: r.ID, From: gsync.StateRunning, To: gsync.StateFailed, Reason: "exit 1", At: c.Now()},
+	want := []engine.Transition{
+		{RunID: r.ID, From: "", To: engine.StateQueued, At: t0},
+		{RunID: r.ID, From: engine.StateQueued, To: engine.StatePending, Reason: "launched", At: t0.Add(1 * time.Second)},
+		{RunID: r.ID, From: engine.StatePending, To: engine.StateRunning, Reason: "started", At: t0.Add(3 * time.Second)},
+		{RunID: r.ID, From: engine.StateRunning, To: engine.StateFailed, Reason: "exit 1", At: c.Now()},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Transitions:\n got %+v\nwant %+v", got, want)
@@ -134,7 +133,7 @@ func TestUpdateRunRecordsTransitions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if stored.State != gsync.StateFailed || stored.QueuePos != 3 || stored.Reason != "exit 1" {
+	if stored.State != engine.StateFailed || stored.QueuePos != 3 || stored.Reason != "exit 1" {
 		t.Errorf("stored run = %+v", stored)
 	}
 }
@@ -152,7 +151,7 @@ func TestMissingRuns(t *testing.T) {
 		"OpenLog":     func() error { _, err := s.OpenLog(ctx, r.ID, 0); return err }(),
 	}
 	for name, err := range checks {
-		if !errors.Is(err, gsync.ErrNotFound) {
+		if !errors.Is(err, engine.ErrNotFound) {
 			t.Errorf("%s on a missing run: %v, want ErrNotFound", name, err)
 		} else if !strings.Contains(err.Error(), r.ID) {
 			t.Errorf("%s error %q does not name the run", name, err)
@@ -166,39 +165,39 @@ func TestMissingRuns(t *testing.T) {
 func TestListRuns(t *testing.T) {
 	ctx := context.Background()
 	s := openTest(t)
-	mk := func(name, repo, job, ref string, pr int, sha string, st gsync.State, minute int) *gsync.Run {
+	mk := func(name, repo, job, ref string, pr int, sha string, st engine.State, minute int) *engine.Run {
 		r := newRun(repo, job, sha, t0.Add(time.Duration(minute)*time.Minute))
 		r.ID = name
 		r.Ref, r.PR = ref, pr
 		mustCreate(t, s, r)
-		if st != gsync.StateQueued {
+		if st != engine.StateQueued {
 			mustUpdate(t, s, r, st, "", r.CreatedAt)
 		}
 		return r
 	}
-	mk("run-a", "demo", "a/job.yaml", "refs/heads/main", 0, "aaa", gsync.StateSucceeded, 1)
-	mk("run-b", "demo", "b/job.yaml", "refs/heads/main", 0, "aaa", gsync.StateFailed, 2)
-	mk("run-c", "demo", "a/job.yaml", "refs/pull/7/head", 7, "ccc", gsync.StateRunning, 3)
-	mk("run-d", "other", "a/job.yaml", "refs/heads/main", 0, "ddd", gsync.StateQueued, 4)
-	mk("run-e", "demo", "a/job.yaml", "refs/heads/main", 0, "eee", gsync.StateSucceeded, 5)
-	mk("run-f", "demo", "a/job.yaml", "refs/heads/main", 0, "fff", gsync.StateRunning, 5) // same time as e: ID breaks the tie
+	mk("run-a", "demo", "a/job.yaml", "refs/heads/main", 0, "aaa", engine.StateSucceeded, 1)
+	mk("run-b", "demo", "b/job.yaml", "refs/heads/main", 0, "aaa", engine.StateFailed, 2)
+	mk("run-c", "demo", "a/job.yaml", "refs/pull/7/head", 7, "ccc", engine.StateRunning, 3)
+	mk("run-d", "other", "a/job.yaml", "refs/heads/main", 0, "ddd", engine.StateQueued, 4)
+	mk("run-e", "demo", "a/job.yaml", "refs/heads/main", 0, "eee", engine.StateSucceeded, 5)
+	mk("run-f", "demo", "a/job.yaml", "refs/heads/main", 0, "fff", engine.StateRunning, 5) // same time as e: ID breaks the tie
 
 	for _, tc := range []struct {
 		name string
-		f    gsync.RunFilter
+		f    engine.RunFilter
 		want string
 	}{
-		{"all, newest first", gsync.RunFilter{}, "run-f run-e run-d run-c run-b run-a"},
-		{"repo", gsync.RunFilter{Repo: "demo"}, "run-f run-e run-c run-b run-a"},
-		{"job", gsync.RunFilter{Repo: "demo", JobPath: "a/job.yaml"}, "run-f run-e run-c run-a"},
-		{"ref", gsync.RunFilter{Ref: "refs/pull/7/head"}, "run-c"},
-		{"pr", gsync.RunFilter{PR: 7}, "run-c"},
-		{"sha", gsync.RunFilter{SHA: "aaa"}, "run-b run-a"},
-		{"one state", gsync.RunFilter{States: []gsync.State{gsync.StateSucceeded}}, "run-e run-a"},
-		{"states", gsync.RunFilter{States: []gsync.State{gsync.StateRunning, gsync.StateQueued}}, "run-f run-d run-c"},
-		{"limit", gsync.RunFilter{Limit: 2}, "run-f run-e"},
-		{"filter and limit", gsync.RunFilter{Repo: "demo", States: []gsync.State{gsync.StateSucceeded, gsync.StateFailed}, Limit: 2}, "run-e run-b"},
-		{"no match", gsync.RunFilter{Repo: "nope"}, ""},
+		{"all, newest first", engine.RunFilter{}, "run-f run-e run-d run-c run-b run-a"},
+		{"repo", engine.RunFilter{Repo: "demo"}, "run-f run-e run-c run-b run-a"},
+		{"job", engine.RunFilter{Repo: "demo", JobPath: "a/job.yaml"}, "run-f run-e run-c run-a"},
+		{"ref", engine.RunFilter{Ref: "refs/pull/7/head"}, "run-c"},
+		{"pr", engine.RunFilter{PR: 7}, "run-c"},
+		{"sha", engine.RunFilter{SHA: "aaa"}, "run-b run-a"},
+		{"one state", engine.RunFilter{States: []engine.State{engine.StateSucceeded}}, "run-e run-a"},
+		{"states", engine.RunFilter{States: []engine.State{engine.StateRunning, engine.StateQueued}}, "run-f run-d run-c"},
+		{"limit", engine.RunFilter{Limit: 2}, "run-f run-e"},
+		{"filter and limit", engine.RunFilter{Repo: "demo", States: []engine.State{engine.StateSucceeded, engine.StateFailed}, Limit: 2}, "run-e run-b"},
+		{"no match", engine.RunFilter{Repo: "nope"}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			runs, err := s.ListRuns(ctx, tc.f)
@@ -210,7 +209,7 @@ func TestListRuns(t *testing.T) {
 			}
 		})
 	}
-	if _, err := s.ListRuns(ctx, gsync.RunFilter{Limit: -1}); err == nil {
+	if _, err := s.ListRuns(ctx, engine.RunFilter{Limit: -1}); err == nil {
 		t.Error("a negative limit was accepted")
 	}
 
@@ -226,21 +225,21 @@ func TestListRuns(t *testing.T) {
 func TestLatestSucceeded(t *testing.T) {
 	ctx := context.Background()
 	s := openTest(t)
-	add := func(id, job, ref string, pr int, st gsync.State, minute int) {
+	add := func(id, job, ref string, pr int, st engine.State, minute int) {
 		r := newRun("demo", job, id, t0.Add(time.Duration(minute)*time.Minute))
-		r.ID, r.Ref, r.PR, r.Trigger = id, ref, pr, gsync.TriggerPush
+		r.ID, r.Ref, r.PR, r.Trigger = id, ref, pr, engine.TriggerPush
 		if pr != 0 {
-			r.Trigger = gsync.TriggerPullRequest
+			r.Trigger = engine.TriggerPullRequest
 		}
 		mustCreate(t, s, r)
 		mustUpdate(t, s, r, st, "", r.CreatedAt)
 	}
-	add("old-main-ok", "a/job.yaml", "refs/heads/main", 0, gsync.StateSucceeded, 1)
-	add("main-ok", "a/job.yaml", "refs/heads/main", 0, gsync.StateSucceeded, 2)
-	add("main-fail", "a/job.yaml", "refs/heads/main", 0, gsync.StateFailed, 3)
-	add("pr-ok", "a/job.yaml", "refs/pull/9/head", 9, gsync.StateSucceeded, 4)
-	add("other-job-ok", "b/job.yaml", "refs/heads/main", 0, gsync.StateSucceeded, 5)
-	add("dev-ok", "a/job.yaml", "refs/heads/dev", 0, gsync.StateSucceeded, 6)
+	add("old-main-ok", "a/job.yaml", "refs/heads/main", 0, engine.StateSucceeded, 1)
+	add("main-ok", "a/job.yaml", "refs/heads/main", 0, engine.StateSucceeded, 2)
+	add("main-fail", "a/job.yaml", "refs/heads/main", 0, engine.StateFailed, 3)
+	add("pr-ok", "a/job.yaml", "refs/pull/9/head", 9, engine.StateSucceeded, 4)
+	add("other-job-ok", "b/job.yaml", "refs/heads/main", 0, engine.StateSucceeded, 5)
+	add("dev-ok", "a/job.yaml", "refs/heads/dev", 0, engine.StateSucceeded, 6)
 
 	r, err := s.LatestSucceeded(ctx, "demo", "a/job.yaml", "main")
 	if err != nil || r.ID != "main-ok" {
@@ -250,7 +249,7 @@ func TestLatestSucceeded(t *testing.T) {
 	if err != nil || r.ID != "dev-ok" {
 		t.Errorf("LatestSucceeded(dev) = %v, %v; want dev-ok", r, err)
 	}
-	if _, err := s.LatestSucceeded(ctx, "demo", "c/job.yaml", "main"); !errors.Is(err, gsync.ErrNotFound) {
+	if _, err := s.LatestSucceeded(ctx, "demo", "c/job.yaml", "main"); !errors.Is(err, engine.ErrNotFound) {
 		t.Errorf("LatestSucceeded of a job without runs: %v, want ErrNotFound", err)
 	}
 }
@@ -273,7 +272,7 @@ func TestFindRun(t *testing.T) {
 		{prefix: "abcz", want: "abczzzzzzzzzzzzzzzzz"},
 		{prefix: "abcd", want: "abcd"}, // an exact ID wins over longer ones
 		{prefix: "abcde", is: ErrAmbiguous, err: "abcdeaaaaaaaaaaaaaaa  demo a/job.yaml @ 00000000 (queued)\n  abcdebbbbbbbbbbbbbbb"},
-		{prefix: "abce", is: gsync.ErrNotFound, err: `no run ID starts with "abce"`},
+		{prefix: "abce", is: engine.ErrNotFound, err: `no run ID starts with "abce"`},
 		{prefix: "abc", err: "too short"},
 		{prefix: "ABCD", err: "lowercase"},
 		{prefix: "ab%d", err: "lowercase"},
@@ -299,7 +298,7 @@ func TestFindRun(t *testing.T) {
 	}
 }
 
-func ids(runs []*gsync.Run) string {
+func ids(runs []*engine.Run) string {
 	var b []string
 	for _, r := range runs {
 		b = append(b, r.ID)

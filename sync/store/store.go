@@ -20,12 +20,11 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/gitlaunch/gitlaunch/sync/engine"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
-
-	gsync "github.com/gitlaunch/gitlaunch/sync"
 )
 
-var _ gsync.Store = (*Store)(nil)
+var _ engine.Store = (*Store)(nil)
 
 // busyTimeout is how long a connection waits for another process's write
 // lock (a CLI command writing while the daemon runs) before SQLITE_BUSY.

@@ -6,14 +6,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/gitlaunch/gitlaunch/sync/engine"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
-
-	gsync "github.com/gitlaunch/gitlaunch/sync"
 )
 
 func TestOpenCreatesFolderAndSetsPragmas(t *testing.T) {
@@ -89,8 +88,8 @@ func TestReopenKeepsEverything(t *testing.T) {
 	mustCreate(t, s, r, "console")
 	r.ExitCode = &code
 	r.Metrics = map[string]float64{"accuracy": 98.5}
-	r.Artifacts = []gsync.Artifact{{Path: "mnist_cnn.pt", Size: 1234}}
-	mustUpdate(t, s, r, gsync.StateSucceeded, "exit 0", t0.Add(time.Minute), "console")
+	r.Artifacts = []engine.Artifact{{Path: "mnist_cnn.pt", Size: 1234}}
+	mustUpdate(t, s, r, engine.StateSucceeded, "exit 0", t0.Add(time.Minute), "console")
 	if err := s.AppendLog(ctx, r.ID, []byte("epoch 1\nepoch 2\n")); err != nil {
 		t.Fatal(err)
 	}

@@ -3,22 +3,21 @@ package web
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/gitlaunch/gitlaunch/sync/engine"
 	"net/http"
 	"sort"
 	"strings"
-
-	"github.com/gitlaunch/gitlaunch/sync"
 )
 
 // metrics writes Prometheus' text exposition format by hand: a few gauges
 // do not justify a client library.
 func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
-	runs, err := s.opts.Store.ListRuns(r.Context(), sync.RunFilter{Limit: 10000})
+	runs, err := s.opts.Store.ListRuns(r.Context(), engine.RunFilter{Limit: 10000})
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	byState := map[sync.State]int{}
+	byState := map[engine.State]int{}
 	for _, run := range runs {
 		byState[run.State]++
 	}
@@ -30,7 +29,7 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 	var b strings.Builder
 	b.WriteString("# HELP gitlaunch_runs Runs in the store (the newest 10000) by state.\n# TYPE gitlaunch_runs gauge\n")
 	for _, st := range states {
-		fmt.Fprintf(&b, "gitlaunch_runs{state=%q} %d\n", st, byState[sync.State(st)])
+		fmt.Fprintf(&b, "gitlaunch_runs{state=%q} %d\n", st, byState[engine.State(st)])
 	}
 	healthy := 1
 	if s.opts.Health != nil && s.opts.Health(r.Context()) != nil {
@@ -43,9 +42,9 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) apiRuns(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	f := sync.RunFilter{Repo: q.Get("repo"), Limit: 100}
+	f := engine.RunFilter{Repo: q.Get("repo"), Limit: 100}
 	if st := q.Get("state"); st != "" {
-		f.States = []sync.State{sync.State(st)}
+		f.States = []engine.State{engine.State(st)}
 	}
 	runs, err := s.opts.Store.ListRuns(r.Context(), f)
 	if err != nil {

@@ -18,14 +18,14 @@ import (
 	"time"
 
 	"github.com/gitlaunch/gitlaunch/render"
-	"github.com/gitlaunch/gitlaunch/sync"
+	"github.com/gitlaunch/gitlaunch/sync/engine"
 )
 
 // Store is what the pages read.
 type Store interface {
-	GetRun(ctx context.Context, id string) (*sync.Run, error)
-	ListRuns(ctx context.Context, f sync.RunFilter) ([]*sync.Run, error)
-	Transitions(ctx context.Context, runID string) ([]sync.Transition, error)
+	GetRun(ctx context.Context, id string) (*engine.Run, error)
+	ListRuns(ctx context.Context, f engine.RunFilter) ([]*engine.Run, error)
+	Transitions(ctx context.Context, runID string) ([]engine.Transition, error)
 	OpenLog(ctx context.Context, runID string, off int64) (io.ReadCloser, error)
 	LogSize(ctx context.Context, runID string) (int64, error)
 }
@@ -67,8 +67,8 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{opts: opts, mux: http.NewServeMux()}
 	funcs := template.FuncMap{
-		"short":    sync.ShortSHA,
-		"duration": func(r *sync.Run) string { return fmtDuration(r.Duration(opts.Now())) },
+		"short":    engine.ShortSHA,
+		"duration": func(r *engine.Run) string { return fmtDuration(r.Duration(opts.Now())) },
 		"ago":      func(t time.Time) string { return fmtDuration(opts.Now().Sub(t)) + " ago" },
 		"size":     render.HumanSize,
 		"metrics":  sortedMetrics,
@@ -99,7 +99,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(err, sync.ErrNotFound) {
+	if errors.Is(err, engine.ErrNotFound) {
 		http.Error(w, "no such run", http.StatusNotFound)
 		return
 	}
@@ -108,9 +108,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 func (s *Server) list(w http.ResponseWriter, r *http.Request) {
-	f := sync.RunFilter{Repo: r.URL.Query().Get("repo"), Limit: 200}
+	f := engine.RunFilter{Repo: r.URL.Query().Get("repo"), Limit: 200}
 	if st := r.URL.Query().Get("state"); st != "" {
-		f.States = []sync.State{sync.State(st)}
+		f.States = []engine.State{engine.State(st)}
 	}
 	runs, err := s.opts.Store.ListRuns(r.Context(), f)
 	if err != nil {
@@ -121,8 +121,8 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 }
 
 type runPage struct {
-	Run         *sync.Run
-	Transitions []sync.Transition
+	Run         *engine.Run
+	Transitions []engine.Transition
 	Log         string
 	LogSize     int64
 	Truncated   bool

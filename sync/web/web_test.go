@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/gitlaunch/gitlaunch/sync/engine"
+	"github.com/gitlaunch/gitlaunch/sync/store"
+	"github.com/gitlaunch/gitlaunch/sync/web"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -11,10 +14,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/gitlaunch/gitlaunch/sync"
-	"github.com/gitlaunch/gitlaunch/sync/store"
-	"github.com/gitlaunch/gitlaunch/sync/web"
 )
 
 func newServer(t *testing.T, health func(context.Context) error) (*httptest.Server, *store.Store) {
@@ -34,15 +33,15 @@ func newServer(t *testing.T, health func(context.Context) error) (*httptest.Serv
 	t.Cleanup(srv.Close)
 	now := time.Now()
 	exit := 1
-	run := &sync.Run{ID: "abcdefghijklmnopqrst", Repo: "models", JobName: "mnist", JobPath: "mnist/job.yaml",
-		SHA: "0123456789abcdef0123456789abcdef01234567", Ref: "refs/heads/main", Branch: "main", Trigger: sync.TriggerPush,
-		State: sync.StateQueued, CreatedAt: now, UpdatedAt: now}
+	run := &engine.Run{ID: "abcdefghijklmnopqrst", Repo: "models", JobName: "mnist", JobPath: "mnist/job.yaml",
+		SHA: "0123456789abcdef0123456789abcdef01234567", Ref: "refs/heads/main", Branch: "main", Trigger: engine.TriggerPush,
+		State: engine.StateQueued, CreatedAt: now, UpdatedAt: now}
 	if _, err := st.CreateRun(ctx, run, nil); err != nil {
 		t.Fatal(err)
 	}
-	run.State, run.StartedAt, run.FinishedAt, run.ExitCode, run.Reason = sync.StateFailed, now, now.Add(3*time.Second), &exit, "exit code 1"
+	run.State, run.StartedAt, run.FinishedAt, run.ExitCode, run.Reason = engine.StateFailed, now, now.Add(3*time.Second), &exit, "exit code 1"
 	run.Metrics = map[string]float64{"accuracy": 98.5}
-	run.Artifacts = []sync.Artifact{{Path: "mnist_cnn.pt", Size: 4_800_000}}
+	run.Artifacts = []engine.Artifact{{Path: "mnist_cnn.pt", Size: 4_800_000}}
 	if err := st.UpdateRun(ctx, run, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -99,8 +98,8 @@ func TestPages(t *testing.T) {
 func TestAPIAndWebhookRoute(t *testing.T) {
 	srv, _ := newServer(t, func(context.Context) error { return errors.New("remote down") })
 	code, body := get(t, srv.URL+"/api/runs")
-	var runs []sync.Run
-	if code != 200 || json.Unmarshal([]byte(body), &runs) != nil || len(runs) != 1 || runs[0].State != sync.StateFailed {
+	var runs []engine.Run
+	if code != 200 || json.Unmarshal([]byte(body), &runs) != nil || len(runs) != 1 || runs[0].State != engine.StateFailed {
 		t.Fatalf("/api/runs = %d %s", code, body)
 	}
 	if code, _ := get(t, srv.URL+"/healthz"); code != http.StatusServiceUnavailable {

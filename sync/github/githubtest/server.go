@@ -17,7 +17,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	gosync "sync"
+	"sync"
 	"testing"
 	"time"
 )
@@ -31,7 +31,7 @@ type Server struct {
 	srv *httptest.Server
 	mux *http.ServeMux
 
-	mu       gosync.Mutex
+	mu       sync.Mutex
 	tokens   map[string]string // token → login
 	repos    map[string]*repo  // lowercased full name → repo
 	nextID   int64

@@ -1,4 +1,4 @@
-package sync_test
+package engine_test
 
 import (
 	"bytes"
@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	gosync "sync"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,9 +15,9 @@ import (
 
 	"github.com/gitlaunch/gitlaunch/render"
 	"github.com/gitlaunch/gitlaunch/schema"
-	"github.com/gitlaunch/gitlaunch/sync"
 	"github.com/gitlaunch/gitlaunch/sync/console"
-	gitsrc "github.com/gitlaunch/gitlaunch/sync/git"
+	"github.com/gitlaunch/gitlaunch/sync/engine"
+	"github.com/gitlaunch/gitlaunch/sync/git"
 	"github.com/gitlaunch/gitlaunch/sync/git/gittest"
 	"github.com/gitlaunch/gitlaunch/sync/local"
 	"github.com/gitlaunch/gitlaunch/sync/store"
@@ -26,7 +26,7 @@ import (
 
 // fakeClock is the engine's clock in tests: cron slots come by moving it.
 type fakeClock struct {
-	mu  gosync.Mutex
+	mu  sync.Mutex
 	now time.Time
 }
 
@@ -46,13 +46,13 @@ type harness struct {
 	store  *store.Store
 	clock  *fakeClock
 	out    *syncBuffer
-	eng    *sync.Engine
+	eng    *engine.Engine
 	exec   *local.Executor
-	src    *gitsrc.Repo
+	src    *git.Repo
 }
 
 type syncBuffer struct {
-	mu gosync.Mutex
+	mu sync.Mutex
 	b  bytes.Buffer
 }
 
@@ -63,7 +63,7 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 }
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
-type checkouter struct{ src *gitsrc.Repo }
+type checkouter struct{ src *git.Repo }
 
 func (c checkouter) Checkout(ctx context.Context, _, sha, dest string) error {
 	return c.src.Checkout(ctx, sha, dest)
@@ -85,7 +85,7 @@ func newHarness(t testing.TB, remote *gittest.Remote, dir string, o harnessOpts)
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	src, err := gitsrc.Open(ctx, gitsrc.Options{URL: remote.URL, CacheDir: filepath.Join(dir, "git", "repo")})
+	src, err := git.Open(ctx, git.Options{URL: remote.URL, CacheDir: filepath.Join(dir, "git", "repo")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,11 +107,11 @@ func newHarness(t testing.TB, remote *gittest.Remote, dir string, o harnessOpts)
 	}
 	h := &harness{t: t, remote: remote, dir: dir, store: st, out: &syncBuffer{}, exec: exec, src: src,
 		clock: &fakeClock{now: time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)}}
-	h.eng, err = sync.New(sync.Options{
+	h.eng, err = engine.New(engine.Options{
 		Config: cfg, Store: st, Executor: exec, Clock: h.clock,
-		Reporters: []sync.Reporter{console.New(h.out)}, MaxRuns: o.maxRuns,
-		Repos: []*sync.Repo{{Name: "models", URL: remote.URL, Source: src}},
-		Render: func(job *schema.Job, r *sync.Run) (*corev1.Pod, error) {
+		Reporters: []engine.Reporter{console.New(h.out)}, MaxRuns: o.maxRuns,
+		Repos: []*engine.Repo{{Name: "models", URL: remote.URL, Source: src}},
+		Render: func(job *schema.Job, r *engine.Run) (*corev1.Pod, error) {
 			return render.Pod(job, render.RunContext{RunID: r.ID, Repo: r.Repo, RepoURL: r.RepoURL, SHA: r.SHA, Ref: r.Ref,
 				Branch: r.Branch, PR: r.PR, Trigger: string(r.Trigger), Untrusted: r.Untrusted, Attempt: max(r.Attempt, 1)}, cfg, base)
 		},
@@ -122,7 +122,7 @@ func newHarness(t testing.TB, remote *gittest.Remote, dir string, o harnessOpts)
 	return h
 }
 
-func (h *harness) poll() []*sync.Run {
+func (h *harness) poll() []*engine.Run {
 	h.t.Helper()
 	runs, err := h.eng.PollRepo(context.Background(), "models")
 	if err != nil {
@@ -131,7 +131,7 @@ func (h *harness) poll() []*sync.Run {
 	return runs
 }
 
-func (h *harness) wait(runs ...*sync.Run) []*sync.Run {
+func (h *harness) wait(runs ...*engine.Run) []*engine.Run {
 	h.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -146,7 +146,7 @@ func (h *harness) wait(runs ...*sync.Run) []*sync.Run {
 	return out
 }
 
-func jobNames(runs []*sync.Run) []string {
+func jobNames(runs []*engine.Run) []string {
 	var out []string
 	for _, r := range runs {
 		out = append(out, r.JobName)
@@ -177,7 +177,7 @@ func TestPushRunsExactlyTheMatchingJobs(t *testing.T) {
 		t.Fatalf("first poll planned %v, want [docs train]", got)
 	}
 	for _, r := range h.wait(runs...) {
-		if r.State != sync.StateSucceeded {
+		if r.State != engine.StateSucceeded {
 			t.Fatalf("%s: %s (%s)", r.JobName, r.State, r.Reason)
 		}
 		if r.JobName == "train" && (len(r.Artifacts) != 1 || r.Artifacts[0].Path != "out.txt" || r.Artifacts[0].Size != 8) {
@@ -210,7 +210,7 @@ func TestPushRunsExactlyTheMatchingJobs(t *testing.T) {
 	if got := jobNames(runs); !slices.Equal(got, []string{"devonly"}) {
 		t.Fatalf("dev push planned %v", got)
 	}
-	if runs[0].Trigger != sync.TriggerPush || runs[0].Branch != "dev" || runs[0].Ref != "refs/heads/dev" {
+	if runs[0].Trigger != engine.TriggerPush || runs[0].Branch != "dev" || runs[0].Ref != "refs/heads/dev" {
 		t.Errorf("dev run = %+v", runs[0])
 	}
 	h.wait(runs...)
@@ -229,9 +229,9 @@ func TestPullRequestForcePushAndDeletedBranch(t *testing.T) {
 	prSHA := remote.Commit(t, "feature", map[string]string{"a/train.py": "x"}, "feature")
 	remote.SetRef(t, "refs/pull/7/head", prSHA)
 	runs := h.poll()
-	var pr *sync.Run
+	var pr *engine.Run
 	for _, r := range runs {
-		if r.Trigger == sync.TriggerPullRequest {
+		if r.Trigger == engine.TriggerPullRequest {
 			pr = r
 		}
 	}
@@ -257,7 +257,7 @@ func TestPullRequestForcePushAndDeletedBranch(t *testing.T) {
 	}
 	remote.Commit(t, "gone", map[string]string{"b/job.yaml": job("b", "true", "on: {push: {branches: [gone]}}\n")}, "gone")
 	queued := h2.poll()
-	if len(queued) != 1 || queued[0].State != sync.StateQueued {
+	if len(queued) != 1 || queued[0].State != engine.StateQueued {
 		t.Fatalf("gone branch planned %+v", queued)
 	}
 	if err := h2.eng.Dispatch(context.Background()); err != nil {
@@ -268,7 +268,7 @@ func TestPullRequestForcePushAndDeletedBranch(t *testing.T) {
 	}
 	remote.DeleteBranch(t, "gone")
 	h2.poll()
-	if r, _ := h2.store.GetRun(context.Background(), queued[0].ID); r.State != sync.StateCancelled || !strings.Contains(r.Reason, "deleted") {
+	if r, _ := h2.store.GetRun(context.Background(), queued[0].ID); r.State != engine.StateCancelled || !strings.Contains(r.Reason, "deleted") {
 		t.Errorf("run on deleted branch: %s (%s)", r.State, r.Reason)
 	}
 	for _, r := range runs {
@@ -277,7 +277,7 @@ func TestPullRequestForcePushAndDeletedBranch(t *testing.T) {
 		}
 	}
 	final := h2.wait(runs...)
-	if final[0].State != sync.StateCancelled || final[0].Reason != "test over" {
+	if final[0].State != engine.StateCancelled || final[0].Reason != "test over" {
 		t.Errorf("cancelled run: %s (%s)", final[0].State, final[0].Reason)
 	}
 }
@@ -293,7 +293,7 @@ func TestInvalidManifestLaunchesNothing(t *testing.T) {
 		t.Fatalf("planned %d runs", len(runs))
 	}
 	r := h.wait(runs...)[0]
-	if r.State != sync.StateInvalid || len(r.Problems) == 0 {
+	if r.State != engine.StateInvalid || len(r.Problems) == 0 {
 		t.Fatalf("run = %s with %d problems", r.State, len(r.Problems))
 	}
 	var msgs []string
@@ -319,7 +319,7 @@ func TestTimeoutAndCancelSuperseded(t *testing.T) {
 	}, "slow")
 	h := newHarness(t, remote, "", harnessOpts{})
 	r := h.wait(h.poll()...)[0]
-	if r.State != sync.StateTimedOut {
+	if r.State != engine.StateTimedOut {
 		t.Fatalf("state = %s (%s), want timed_out", r.State, r.Reason)
 	}
 
@@ -333,7 +333,7 @@ func TestTimeoutAndCancelSuperseded(t *testing.T) {
 	remote.Commit(t, "main", map[string]string{"slow/x": "2"}, "v2")
 	second := h.poll()
 	got := h.wait(first...)[0]
-	if got.State != sync.StateCancelled || !strings.Contains(got.Reason, "superseded by "+sync.ShortSHA(second[0].SHA)) {
+	if got.State != engine.StateCancelled || !strings.Contains(got.Reason, "superseded by "+engine.ShortSHA(second[0].SHA)) {
 		t.Errorf("older run: %s (%s)", got.State, got.Reason)
 	}
 	if err := h.eng.Cancel(context.Background(), second[0].ID, "done"); err != nil {
@@ -366,7 +366,7 @@ func TestRestartMidRunNeverLaunchesTwice(t *testing.T) {
 		t.Fatalf("restart planned again: %v", jobNames(again))
 	}
 	r := h2.wait(runs...)[0]
-	if r.State != sync.StateSucceeded {
+	if r.State != engine.StateSucceeded {
 		t.Fatalf("adopted run: %s (%s)", r.State, r.Reason)
 	}
 	b, err := os.ReadFile(marker)
@@ -393,14 +393,14 @@ func TestCronWithFakeClock(t *testing.T) {
 	// 2026-11-28 00:00 UTC is 09:00 in Seoul; the next slot is 03:00 KST =
 	// 18:00 UTC.
 	h.wait(h.poll()...) // first sight: the push run
-	schedRuns := func() []*sync.Run {
-		rs, err := h.store.ListRuns(context.Background(), sync.RunFilter{Repo: "models"})
+	schedRuns := func() []*engine.Run {
+		rs, err := h.store.ListRuns(context.Background(), engine.RunFilter{Repo: "models"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		var out []*sync.Run
+		var out []*engine.Run
 		for _, r := range rs {
-			if r.Trigger == sync.TriggerSchedule {
+			if r.Trigger == engine.TriggerSchedule {
 				out = append(out, r)
 			}
 		}
@@ -421,7 +421,7 @@ func TestCronWithFakeClock(t *testing.T) {
 	if len(runs) != 1 || runs[0].TriggerKey != "2026-11-28T18:00:00Z" {
 		t.Fatalf("schedule runs = %+v", runs)
 	}
-	if r := h.wait(runs...)[0]; r.State != sync.StateSucceeded {
+	if r := h.wait(runs...)[0]; r.State != engine.StateSucceeded {
 		t.Fatalf("scheduled run: %s (%s)", r.State, r.Reason)
 	}
 	h.eng.Cron(context.Background())
@@ -463,7 +463,7 @@ func TestJobSeesMntLayoutAndResultsPersist(t *testing.T) {
 		t.Skip("no bwrap and not root: the job cannot see /mnt/<repo> (the fallback is tested in sync/local)")
 	}
 	r := h.wait(h.poll()...)[0]
-	if r.State != sync.StateSucceeded {
+	if r.State != engine.StateSucceeded {
 		t.Fatalf("%s (%s)", r.State, r.Reason)
 	}
 	ws := filepath.Join(h.dir, "runs", r.ID, "workspace", "exp")
@@ -486,17 +486,17 @@ func TestUnreachableRemoteIsVisibleAndBacksOff(t *testing.T) {
 	remote.Commit(t, "main", map[string]string{"a/job.yaml": job("a", "true", "")}, "first")
 	h := newHarness(t, remote, "", harnessOpts{})
 	ctx := context.Background()
-	dead, err := gitsrc.Open(ctx, gitsrc.Options{URL: "http://127.0.0.1:1/nothing.git", CacheDir: filepath.Join(h.dir, "git", "dead"), Timeout: 2 * time.Second})
+	dead, err := git.Open(ctx, git.Options{URL: "http://127.0.0.1:1/nothing.git", CacheDir: filepath.Join(h.dir, "git", "dead"), Timeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := h.eng.AddRepo(&sync.Repo{Name: "dead", URL: "http://127.0.0.1:1/nothing.git", Source: dead}); err != nil {
+	if err := h.eng.AddRepo(&engine.Repo{Name: "dead", URL: "http://127.0.0.1:1/nothing.git", Source: dead}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := h.eng.PollRepo(ctx, "dead"); err == nil {
 		t.Fatal("polling an unreachable remote succeeded")
 	}
-	errs, err := sync.RepoErrors(ctx, h.store)
+	errs, err := engine.RepoErrors(ctx, h.store)
 	if err != nil || !strings.Contains(errs["dead"], "next try") {
 		t.Fatalf("repo errors = %v, %v", errs, err)
 	}
@@ -519,7 +519,7 @@ func TestRepoErrorClearsAfterRestart(t *testing.T) {
 	if _, err := h1.eng.PollRepo(ctx, "models"); err == nil {
 		t.Fatal("a poll without the token succeeded")
 	}
-	if errs, _ := sync.RepoErrors(ctx, h1.store); errs["models"] == "" {
+	if errs, _ := engine.RepoErrors(ctx, h1.store); errs["models"] == "" {
 		t.Fatalf("no stored error: %v", errs)
 	}
 	h1.exec.Close()
@@ -532,7 +532,7 @@ func TestRepoErrorClearsAfterRestart(t *testing.T) {
 		t.Error("a restarted engine forgot the stored poll error")
 	}
 	h2.wait(h2.poll()...)
-	if errs, _ := sync.RepoErrors(ctx, h2.store); len(errs) != 0 {
+	if errs, _ := engine.RepoErrors(ctx, h2.store); len(errs) != 0 {
 		t.Errorf("the recovered repository still shows an error: %v", errs)
 	}
 }
@@ -549,7 +549,7 @@ func TestCancelRequestFromAnotherProcess(t *testing.T) {
 	if err := h.eng.Dispatch(ctx); err != nil {
 		t.Fatal(err)
 	}
-	var slow, fast *sync.Run
+	var slow, fast *engine.Run
 	for _, r := range runs {
 		if r.JobName == "slow" {
 			slow = r
@@ -559,8 +559,8 @@ func TestCancelRequestFromAnotherProcess(t *testing.T) {
 	}
 	h.wait(fast)
 	// The CLI asks through the store; only the dispatching engine acts.
-	for _, r := range []*sync.Run{slow, fast} {
-		if err := h.store.PutState(ctx, sync.CancelRequestKey(r.ID), "asked by bob"); err != nil {
+	for _, r := range []*engine.Run{slow, fast} {
+		if err := h.store.PutState(ctx, engine.CancelRequestKey(r.ID), "asked by bob"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -568,13 +568,13 @@ func TestCancelRequestFromAnotherProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := h.wait(slow, fast)
-	if got[0].State != sync.StateCancelled || got[0].Reason != "asked by bob" {
+	if got[0].State != engine.StateCancelled || got[0].Reason != "asked by bob" {
 		t.Errorf("slow: %s (%s)", got[0].State, got[0].Reason)
 	}
-	if got[1].State != sync.StateSucceeded {
+	if got[1].State != engine.StateSucceeded {
 		t.Errorf("a request for a finished run changed it: %s", got[1].State)
 	}
-	if left, _ := h.store.StatePrefix(ctx, sync.CancelRequestKey("")); len(left) != 0 {
+	if left, _ := h.store.StatePrefix(ctx, engine.CancelRequestKey("")); len(left) != 0 {
 		t.Errorf("requests not settled: %v", left)
 	}
 }
@@ -595,9 +595,9 @@ func TestUnchangedPollTouchesNoState(t *testing.T) {
 	remote.Commit(t, "main", map[string]string{"a/job.yaml": job("a", "true", "")}, "first")
 	h := newHarness(t, remote, "", harnessOpts{})
 	cs := &countingStore{Store: h.store}
-	eng, err := sync.New(sync.Options{Store: cs, Executor: h.exec, Clock: h.clock,
-		Render: func(*schema.Job, *sync.Run) (*corev1.Pod, error) { return nil, nil },
-		Repos:  []*sync.Repo{{Name: "models", URL: remote.URL, Source: h.src}}})
+	eng, err := engine.New(engine.Options{Store: cs, Executor: h.exec, Clock: h.clock,
+		Render: func(*schema.Job, *engine.Run) (*corev1.Pod, error) { return nil, nil },
+		Repos:  []*engine.Repo{{Name: "models", URL: remote.URL, Source: h.src}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package sync
+package engine
 
 // Event is something that may start runs: a push, a pull request update, a
 // cron slot, a comment command or a manual trigger.

@@ -1,4 +1,4 @@
-package sync
+package engine
 
 import (
 	"context"
@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	gosync "sync"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -90,7 +90,7 @@ type Engine struct {
 	maxRuns, maxPerRepo int
 	pollEvery           time.Duration
 
-	mu    gosync.Mutex
+	mu    sync.Mutex
 	repos map[string]*repoState
 	order []string
 	// running holds run IDs launched by this process and not yet terminal.
@@ -104,7 +104,7 @@ type Engine struct {
 	onlyJobs []string
 	// planMu serializes planning so two events for one repository cannot
 	// interleave their superseded-run cancellation.
-	planMu gosync.Mutex
+	planMu sync.Mutex
 }
 
 type repoState struct {
