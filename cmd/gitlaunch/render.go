@@ -3,24 +3,32 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
-	corev1 "k8s.io/api/core/v1"
 
 	"github.com/gitlaunch/gitlaunch/render"
 	"github.com/gitlaunch/gitlaunch/schema"
+	"github.com/gitlaunch/gitlaunch/sync/daemon"
 	"github.com/gitlaunch/gitlaunch/sync/engine"
-	"github.com/gitlaunch/gitlaunch/templates"
 )
 
-func newRenderCmd() *cobra.Command {
-	var (
-		sha, ref, configPath, output, repoName, repoURL, trigger, secretName string
-		pr                                                                   int
-		untrusted                                                            bool
-	)
+// RenderOptions are the render command's inputs.
+type RenderOptions struct {
+	Path                                                     string
+	SHA, Ref, ConfigPath, Output, RepoName, RepoURL, Trigger string
+	SecretName                                               string
+	PR                                                       int
+	Untrusted                                                bool
+
+	Out, ErrOut io.Writer
+}
+
+// NewCmdRender returns the render command; runF replaces runRender in tests.
+func NewCmdRender(runF func(*RenderOptions) error) *cobra.Command {
+	opts := &RenderOptions{}
 	cmd := &cobra.Command{
 		Use:   "render PATH --sha SHA --ref REF",
 		Short: "Print the Pod a job.yaml becomes for one commit",
@@ -33,131 +41,89 @@ base Pod template are applied.`,
       --config deploy/gitlaunch.yaml -o json | kubectl apply --dry-run=server -f -`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if sha == "" || ref == "" {
+			if opts.SHA == "" || opts.Ref == "" {
 				return errors.New("--sha and --ref are required")
 			}
-			if output != "yaml" && output != "json" {
-				return fmt.Errorf("-o must be yaml or json, not %q", output)
+			if opts.Output != "yaml" && opts.Output != "json" {
+				return fmt.Errorf("-o must be yaml or json, not %q", opts.Output)
 			}
-			cfg, base, err := loadClusterConfig(configPath)
-			if err != nil {
-				printProblems(cmd.ErrOrStderr(), err)
-				return exitError{1}
+			opts.Path = args[0]
+			opts.Out, opts.ErrOut = cmd.OutOrStdout(), cmd.ErrOrStderr()
+			if runF != nil {
+				return runF(opts)
 			}
-			file := args[0]
-			if fi, err := os.Stat(file); err == nil && fi.IsDir() {
-				file = filepath.Join(file, schema.ManifestName)
-			}
-			cwd, err := os.Getwd()
-			if err != nil {
-				return err
-			}
-			files, root, err := findManifests(cwd, file)
-			if err != nil {
-				return err
-			}
-			job, err := schema.LoadFile(root, files[0], validationConfig(cfg, configPath))
-			if err != nil {
-				printProblems(cmd.ErrOrStderr(), err)
-				return exitError{1}
-			}
-			top := repoTop(root)
-			if repoName == "" {
-				repoName = filepath.Base(top)
-			}
-			if repoURL == "" {
-				repoURL = top
-			}
-			run := &engine.Run{
-				Repo: repoName, RepoURL: repoURL, JobPath: job.Path, JobName: job.Name,
-				SHA: sha, Ref: ref, Branch: engine.BranchOf(ref), PR: pr,
-				Trigger: engine.Trigger(trigger), Untrusted: untrusted, Attempt: 1,
-			}
-			if n, ok := engine.PullNumber(ref); ok && pr == 0 {
-				run.PR = n
-			}
-			run.ID = engine.RunID(run.Repo, run.JobPath, run.SHA, run.Trigger, run.Ref)
-			pod, err := renderPod(job, run, cfg, base, secretName)
-			if err != nil {
-				return err
-			}
-			var out []byte
-			if output == "json" {
-				out, err = render.PodJSON(pod)
-			} else {
-				out, err = render.PodYAML(pod)
-			}
-			if err != nil {
-				return err
-			}
-			_, err = cmd.OutOrStdout().Write(out)
-			return err
+			return runRender(opts)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&sha, "sha", "", "commit to run (40 hex digits)")
-	f.StringVar(&ref, "ref", "", "ref the commit was seen at, e.g. refs/heads/main or refs/pull/7/head")
-	f.StringVar(&configPath, "config", "", "admin config (gitlaunch.yaml)")
-	f.StringVarP(&output, "output", "o", "yaml", "output format: yaml or json")
-	f.StringVar(&repoName, "repo", "", "repository name, mounted at /mnt/<repo> (default: the folder holding .git)")
-	f.StringVar(&repoURL, "repo-url", "", "URL the init container clones from (default: the local repository folder)")
-	f.StringVar(&trigger, "trigger", string(engine.TriggerManual), "trigger: push, pull_request, schedule, comment or manual")
-	f.IntVar(&pr, "pr", 0, "pull request number")
-	f.BoolVar(&untrusted, "untrusted", false, "render as an untrusted run (no secrets)")
-	f.StringVar(&secretName, "secret-name", "", "Kubernetes Secret holding the keys the job lists in secrets:")
+	f.StringVar(&opts.SHA, "sha", "", "commit to run (40 hex digits)")
+	f.StringVar(&opts.Ref, "ref", "", "ref the commit was seen at, e.g. refs/heads/main or refs/pull/7/head")
+	f.StringVar(&opts.ConfigPath, "config", "", "admin config (gitlaunch.yaml)")
+	f.StringVarP(&opts.Output, "output", "o", "yaml", "output format: yaml or json")
+	f.StringVar(&opts.RepoName, "repo", "", "repository name, mounted at /mnt/<repo> (default: the folder holding .git)")
+	f.StringVar(&opts.RepoURL, "repo-url", "", "URL the init container clones from (default: the local repository folder)")
+	f.StringVar(&opts.Trigger, "trigger", string(engine.TriggerManual), "trigger: push, pull_request, schedule, comment or manual")
+	f.IntVar(&opts.PR, "pr", 0, "pull request number")
+	f.BoolVar(&opts.Untrusted, "untrusted", false, "render as an untrusted run (no secrets)")
+	f.StringVar(&opts.SecretName, "secret-name", "", "Kubernetes Secret holding the keys the job lists in secrets:")
 	return cmd
 }
 
-// loadClusterConfig reads the admin's config (defaults when path is "") and
-// its base Pod template.
-func loadClusterConfig(path string) (*schema.Config, *corev1.Pod, error) {
-	var cfg *schema.Config
-	if path == "" {
-		c, err := schema.LoadConfig(schema.ConfigName, []byte("apiVersion: gitlaunch.dev/v1\nkind: Config\n"))
-		if err != nil {
-			return nil, nil, err
-		}
-		cfg = c
-	} else {
-		c, err := schema.LoadConfigFile(path)
-		if err != nil {
-			return nil, nil, err
-		}
-		cfg = c
-	}
-	data := templates.PodYAML
-	src := "embedded templates/pod.yaml"
-	if cfg.PodTemplate != "" {
-		p := cfg.Resolve(cfg.PodTemplate)
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return nil, nil, fmt.Errorf("pod template: %w", err)
-		}
-		data, src = b, p
-	}
-	base, err := templates.ParsePod(data)
+func runRender(opts *RenderOptions) error {
+	setup, err := daemon.LoadSetup(opts.ConfigPath)
 	if err != nil {
-		return nil, nil, fmt.Errorf("pod template %s: %w", src, err)
+		printProblems(opts.ErrOut, err)
+		return exitError{1}
 	}
-	return cfg, base, nil
-}
-
-// validationConfig returns cfg only when the admin gave one: GPU models and
-// datasets are checked against a real config, not the defaults.
-func validationConfig(cfg *schema.Config, path string) *schema.Config {
-	if path == "" {
-		return nil
+	file := opts.Path
+	if fi, err := os.Stat(file); err == nil && fi.IsDir() {
+		file = filepath.Join(file, schema.ManifestName)
 	}
-	return cfg
-}
-
-// renderPod is the one place that maps an engine run to render's input.
-func renderPod(job *schema.Job, r *engine.Run, cfg *schema.Config, base *corev1.Pod, secretName string) (*corev1.Pod, error) {
-	return render.Pod(job, render.RunContext{
-		RunID: r.ID, Repo: r.Repo, RepoURL: r.RepoURL, SHA: r.SHA, Ref: r.Ref,
-		Branch: r.Branch, PR: r.PR, Trigger: string(r.Trigger), Untrusted: r.Untrusted,
-		Attempt: max(r.Attempt, 1), SecretName: secretName,
-	}, cfg, base)
+	cwd, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	files, root, err := findManifests(cwd, file)
+	if err != nil {
+		return err
+	}
+	job, err := schema.LoadFile(root, files[0], setup.ValidateWith())
+	if err != nil {
+		printProblems(opts.ErrOut, err)
+		return exitError{1}
+	}
+	top := repoTop(root)
+	repoName, repoURL := opts.RepoName, opts.RepoURL
+	if repoName == "" {
+		repoName = filepath.Base(top)
+	}
+	if repoURL == "" {
+		repoURL = top
+	}
+	run := &engine.Run{
+		Repo: repoName, RepoURL: repoURL, JobPath: job.Path, JobName: job.Name,
+		SHA: opts.SHA, Ref: opts.Ref, Branch: engine.BranchOf(opts.Ref), PR: opts.PR,
+		Trigger: engine.Trigger(opts.Trigger), Untrusted: opts.Untrusted, Attempt: 1,
+	}
+	if n, ok := engine.PullNumber(opts.Ref); ok && opts.PR == 0 {
+		run.PR = n
+	}
+	run.ID = engine.RunID(run.Repo, run.JobPath, run.SHA, run.Trigger, run.Ref)
+	pod, err := setup.RenderPod(job, run, opts.SecretName)
+	if err != nil {
+		return err
+	}
+	var out []byte
+	if opts.Output == "json" {
+		out, err = render.PodJSON(pod)
+	} else {
+		out, err = render.PodYAML(pod)
+	}
+	if err != nil {
+		return err
+	}
+	_, err = opts.Out.Write(out)
+	return err
 }
 
 // repoTop is the folder holding .git at or above dir, or dir itself.

@@ -15,11 +15,19 @@ import (
 	"github.com/gitlaunch/gitlaunch/schema"
 )
 
-func newValidateCmd() *cobra.Command {
-	var (
-		output     string
-		configPath string
-	)
+// ValidateOptions are the validate command's inputs.
+type ValidateOptions struct {
+	Paths      []string
+	Output     string
+	ConfigPath string
+
+	Out, ErrOut io.Writer
+}
+
+// NewCmdValidate returns the validate command; runF replaces runValidate
+// in tests.
+func NewCmdValidate(runF func(*ValidateOptions) error) *cobra.Command {
+	opts := &ValidateOptions{}
 	cmd := &cobra.Command{
 		Use:   "validate [PATH...]",
 		Short: "Check job.yaml manifests and report every problem with file:line:col",
@@ -35,31 +43,40 @@ Exit status: 0 when everything is valid, 1 on any problem, 2 on usage errors.`,
   gitlaunch validate examples/mnist/job.yaml
   gitlaunch validate --config gitlaunch.yaml -o json .`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if output != "text" && output != "json" {
-				return fmt.Errorf("-o must be text or json, not %q", output)
+			if opts.Output != "text" && opts.Output != "json" {
+				return fmt.Errorf("-o must be text or json, not %q", opts.Output)
 			}
-			var cfg *schema.Config
-			if configPath != "" {
-				c, err := schema.LoadConfigFile(configPath)
-				if err != nil {
-					printProblems(cmd.ErrOrStderr(), err)
-					return exitError{1}
-				}
-				cfg = c
+			opts.Paths = args
+			if len(opts.Paths) == 0 {
+				opts.Paths = []string{"."}
 			}
-			if len(args) == 0 {
-				args = []string{"."}
+			opts.Out, opts.ErrOut = cmd.OutOrStdout(), cmd.ErrOrStderr()
+			if runF != nil {
+				return runF(opts)
 			}
-			results, err := validatePaths(args, cfg)
-			if err != nil {
-				return err
-			}
-			return reportValidation(cmd.OutOrStdout(), cmd.ErrOrStderr(), output, results)
+			return runValidate(opts)
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
-	cmd.Flags().StringVar(&configPath, "config", "", "admin config (gitlaunch.yaml) to check GPU models and datasets against")
+	cmd.Flags().StringVarP(&opts.Output, "output", "o", "text", "output format: text or json")
+	cmd.Flags().StringVar(&opts.ConfigPath, "config", "", "admin config (gitlaunch.yaml) to check GPU models and datasets against")
 	return cmd
+}
+
+func runValidate(opts *ValidateOptions) error {
+	var cfg *schema.Config
+	if opts.ConfigPath != "" {
+		c, err := schema.LoadConfigFile(opts.ConfigPath)
+		if err != nil {
+			printProblems(opts.ErrOut, err)
+			return exitError{1}
+		}
+		cfg = c
+	}
+	results, err := validatePaths(opts.Paths, cfg)
+	if err != nil {
+		return err
+	}
+	return reportValidation(opts.Out, opts.ErrOut, opts.Output, results)
 }
 
 // validation is the outcome for one manifest.
@@ -186,15 +203,4 @@ func reportValidation(stdout, stderr io.Writer, output string, results []validat
 		return exitError{1}
 	}
 	return nil
-}
-
-func printProblems(w io.Writer, err error) {
-	var ps schema.Problems
-	if errors.As(err, &ps) {
-		for _, p := range ps {
-			fmt.Fprintln(w, p.String())
-		}
-		return
-	}
-	fmt.Fprintln(w, "gitlaunch:", err)
 }

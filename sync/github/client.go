@@ -20,6 +20,11 @@ const (
 	WebhookSecretEnv = "GITLAUNCH_WEBHOOK_SECRET"
 )
 
+// Client is the GitHub API client that the reporter, the trust checks and
+// the webhook's replies share (go-github's, named here so that callers need
+// not import both packages called github).
+type Client = gh.Client
+
 // NewClient returns an API client authenticated with token. An empty
 // baseURL means api.github.com. Otherwise it is a GitHub Enterprise
 // server (https://ghe.example.com, to which /api/v3/ is added) or a full
