@@ -32,7 +32,7 @@ func (e *Engine) DeliverReports(ctx context.Context) error {
 			continue
 		}
 		if r.State != it.State {
-			every, ok := rep.(interface{ EveryState() bool })
+			every, ok := rep.(EveryStateReporter)
 			if !ok || !every.EveryState() {
 				errs = append(errs, e.store.MarkDelivered(ctx, it.ID))
 				continue
@@ -41,9 +41,8 @@ func (e *Engine) DeliverReports(ctx context.Context) error {
 		}
 		if err := rep.Report(ctx, r); err != nil {
 			next := now.Add(backoff(it.Attempts+1, 2*time.Second, 5*time.Minute))
-			// A reporter that knows when to come back (a rate limit's
-			// Retry-After) is believed.
-			var ra interface{ RetryAfter() time.Time }
+			// A reporter that knows when to come back is believed.
+			var ra RetryAfterError
 			if errors.As(err, &ra) && ra.RetryAfter().After(next) {
 				next = ra.RetryAfter()
 			}

@@ -158,3 +158,21 @@ type Reporter interface {
 	Name() string
 	Report(ctx context.Context, r *Run) error
 }
+
+// EveryStateReporter is a Reporter that wants to be told every state a run
+// went through, also those the run has already left when the report is
+// delivered (a console is a log of what happened). A plain Reporter is told
+// only a run's current state; older outbox items are settled without a
+// call.
+type EveryStateReporter interface {
+	Reporter
+	EveryState() bool
+}
+
+// RetryAfterError is an error from Reporter.Report that knows when trying
+// again can succeed (a rate limit's Retry-After). The outbox does not retry
+// before then; it finds one with errors.As.
+type RetryAfterError interface {
+	error
+	RetryAfter() time.Time
+}
