@@ -378,7 +378,7 @@ func (requestExecutor) Adopt(context.Context, engine.Launch, engine.Sink) error 
 	return errNotDispatcher
 }
 func (x requestExecutor) Cancel(ctx context.Context, id string) error {
-	return x.a.store.PutState(ctx, engine.CancelRequestKey(id), "superseded")
+	return x.a.store.RequestCancel(ctx, engine.CancelRequest{RunID: id, Reason: "superseded", By: currentUser()})
 }
 
 func newRunsCmd() *cobra.Command {
@@ -427,10 +427,10 @@ func newRunsCmd() *cobra.Command {
 				runs = kept
 			}
 			if output == "table" {
-				if errs, err := engine.RepoErrors(cmd.Context(), a.store); err == nil {
-					for name, msg := range errs {
-						if repo == "" || repo == name {
-							fmt.Fprintf(cmd.ErrOrStderr(), "warning: repository %s cannot be polled: %s\n", name, msg)
+				if errs, err := a.store.PollErrors(cmd.Context()); err == nil {
+					for _, pe := range errs {
+						if repo == "" || repo == pe.Repo {
+							fmt.Fprintf(cmd.ErrOrStderr(), "warning: repository %s cannot be polled: %s\n", pe.Repo, pe)
 						}
 					}
 				}
@@ -585,7 +585,7 @@ func newCancelCmd() *cobra.Command {
 				fmt.Fprintf(cmd.OutOrStdout(), "%s %s\n", final[0].State, r.ID)
 				return nil
 			}
-			if err := a.store.PutState(ctx, engine.CancelRequestKey(r.ID), reason); err != nil {
+			if err := a.store.RequestCancel(ctx, engine.CancelRequest{RunID: r.ID, Reason: reason, By: currentUser()}); err != nil {
 				return err
 			}
 			final, err := waitInStoreFor(ctx, a, r.ID, 30*time.Second)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/gitlaunch/gitlaunch/schema"
@@ -332,29 +331,28 @@ func (e *Engine) allTerminal(ctx context.Context, ids []string) ([]*Run, bool, e
 	return runs, done, nil
 }
 
-// CancelRequestKey is the state key through which another process (the
-// CLI) asks the dispatching process to cancel a run; the value is the
-// reason. Only the dispatcher talks to the executor, so only it cancels.
-func CancelRequestKey(id string) string { return "cancel/" + id }
-
-// CancelRequested handles cancel requests left by other processes. It runs
-// every step, so it asks the store once for all open requests instead of
-// once per unfinished run.
+// CancelRequested takes the cancel requests other processes filed in the
+// store (Store.TakeCancelRequests) and cancels their runs. It runs every
+// step, so it asks the store once for all open requests. A request is
+// settled when taken: a run that ended meanwhile, or one whose cancel
+// fails, is not asked again every second.
 func (e *Engine) CancelRequested(ctx context.Context) error {
-	reqs, err := e.store.StatePrefix(ctx, CancelRequestKey(""))
+	reqs, err := e.store.TakeCancelRequests(ctx)
 	if err != nil {
 		return err
 	}
-	var errs []error
-	for key, reason := range reqs {
-		// Settle the request first: a run that ended meanwhile, or one
-		// whose cancel fails, must not be asked again every second.
-		if err := e.store.PutState(ctx, key, ""); err != nil {
-			errs = append(errs, err)
-			continue
+	// The latest request for a run gives the reason.
+	reason := map[string]string{}
+	var order []string
+	for _, r := range reqs {
+		if _, ok := reason[r.RunID]; !ok {
+			order = append(order, r.RunID)
 		}
-		id := strings.TrimPrefix(key, CancelRequestKey(""))
-		if err := e.Cancel(ctx, id, reason); err != nil && !errors.Is(err, ErrNotFound) {
+		reason[r.RunID] = r.Reason
+	}
+	var errs []error
+	for _, id := range order {
+		if err := e.Cancel(ctx, id, reason[id]); err != nil && !errors.Is(err, ErrNotFound) {
 			errs = append(errs, err)
 		}
 	}

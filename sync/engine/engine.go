@@ -116,7 +116,7 @@ type repoState struct {
 	head     string            // default branch seen at the last poll
 	refs     map[string]string // last seen refs
 	// planned are the refs whose changes were planned (what the store
-	// holds under refsKey); nil until read from the store.
+	// keeps as PlannedRefs); nil until read from the store.
 	planned   map[string]string
 	schedules []*scheduleEntry
 }
@@ -171,10 +171,10 @@ func New(opts Options) (*Engine, error) {
 	}
 	// A repository that failed before a restart is still failing as far
 	// as anyone knows; its first good poll clears the stored error.
-	if stored, err := RepoErrors(context.Background(), e.store); err == nil {
-		for name, msg := range stored {
-			if rs, ok := e.repos[name]; ok {
-				rs.lastErr = errors.New(msg)
+	if stored, err := e.store.PollErrors(context.Background()); err == nil {
+		for _, pe := range stored {
+			if rs, ok := e.repos[pe.Repo]; ok {
+				rs.lastErr = errors.New(pe.String())
 			}
 		}
 	}

@@ -496,9 +496,8 @@ func TestUnreachableRemoteIsVisibleAndBacksOff(t *testing.T) {
 	if _, err := h.eng.PollRepo(ctx, "dead"); err == nil {
 		t.Fatal("polling an unreachable remote succeeded")
 	}
-	errs, err := engine.RepoErrors(ctx, h.store)
-	if err != nil || !strings.Contains(errs["dead"], "next try") {
-		t.Fatalf("repo errors = %v, %v", errs, err)
+	if errs := pollErrors(t, h.store); !strings.Contains(errs["dead"], "next try") {
+		t.Fatalf("poll errors = %v", errs)
 	}
 	if h.eng.RepoError("dead") == nil {
 		t.Error("RepoError is nil after a failed poll")
@@ -507,6 +506,21 @@ func TestUnreachableRemoteIsVisibleAndBacksOff(t *testing.T) {
 	if runs := h.poll(); len(runs) != 1 {
 		t.Fatalf("healthy repo planned %d runs", len(runs))
 	}
+}
+
+// pollErrors is what `gitlaunch runs` warns about: each failing
+// repository's stored poll error.
+func pollErrors(t *testing.T, st *store.Store) map[string]string {
+	t.Helper()
+	list, err := st.PollErrors(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, pe := range list {
+		out[pe.Repo] = pe.String()
+	}
+	return out
 }
 
 func TestRepoErrorClearsAfterRestart(t *testing.T) {
@@ -519,7 +533,7 @@ func TestRepoErrorClearsAfterRestart(t *testing.T) {
 	if _, err := h1.eng.PollRepo(ctx, "models"); err == nil {
 		t.Fatal("a poll without the token succeeded")
 	}
-	if errs, _ := engine.RepoErrors(ctx, h1.store); errs["models"] == "" {
+	if errs := pollErrors(t, h1.store); errs["models"] == "" {
 		t.Fatalf("no stored error: %v", errs)
 	}
 	h1.exec.Close()
@@ -532,7 +546,7 @@ func TestRepoErrorClearsAfterRestart(t *testing.T) {
 		t.Error("a restarted engine forgot the stored poll error")
 	}
 	h2.wait(h2.poll()...)
-	if errs, _ := engine.RepoErrors(ctx, h2.store); len(errs) != 0 {
+	if errs := pollErrors(t, h2.store); len(errs) != 0 {
 		t.Errorf("the recovered repository still shows an error: %v", errs)
 	}
 }
@@ -560,7 +574,7 @@ func TestCancelRequestFromAnotherProcess(t *testing.T) {
 	h.wait(fast)
 	// The CLI asks through the store; only the dispatching engine acts.
 	for _, r := range []*engine.Run{slow, fast} {
-		if err := h.store.PutState(ctx, engine.CancelRequestKey(r.ID), "asked by bob"); err != nil {
+		if err := h.store.RequestCancel(ctx, engine.CancelRequest{RunID: r.ID, Reason: "asked by bob", By: "bob"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -574,20 +588,35 @@ func TestCancelRequestFromAnotherProcess(t *testing.T) {
 	if got[1].State != engine.StateSucceeded {
 		t.Errorf("a request for a finished run changed it: %s", got[1].State)
 	}
-	if left, _ := h.store.StatePrefix(ctx, engine.CancelRequestKey("")); len(left) != 0 {
-		t.Errorf("requests not settled: %v", left)
+	if left, err := h.store.TakeCancelRequests(ctx); err != nil || len(left) != 0 {
+		t.Errorf("requests not settled: %v, %v", left, err)
 	}
 }
 
-// countingStore is the real store, counting state writes.
+// countingStore is the real store, counting writes of the engine's state.
 type countingStore struct {
 	*store.Store
 	puts int
 }
 
-func (c *countingStore) PutState(ctx context.Context, k, v string) error {
+func (c *countingStore) SavePlannedRefs(ctx context.Context, repo string, refs map[string]string) error {
 	c.puts++
-	return c.Store.PutState(ctx, k, v)
+	return c.Store.SavePlannedRefs(ctx, repo, refs)
+}
+
+func (c *countingStore) PutPollError(ctx context.Context, e engine.PollError) error {
+	c.puts++
+	return c.Store.PutPollError(ctx, e)
+}
+
+func (c *countingStore) DeletePollError(ctx context.Context, repo string) error {
+	c.puts++
+	return c.Store.DeletePollError(ctx, repo)
+}
+
+func (c *countingStore) PutCronSlot(ctx context.Context, k engine.CronKey, last time.Time) error {
+	c.puts++
+	return c.Store.PutCronSlot(ctx, k, last)
 }
 
 func TestUnchangedPollTouchesNoState(t *testing.T) {

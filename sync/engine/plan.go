@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -38,8 +37,7 @@ func (e *Engine) PollRepo(ctx context.Context, name string) ([]*Run, error) {
 		rs.nextPoll = now.Add(backoff(rs.failures, e.pollEvery, 10*time.Minute))
 		next := rs.nextPoll
 		e.mu.Unlock()
-		msg := fmt.Sprintf("%v (since %s; next try %s)", err, now.UTC().Format(time.RFC3339), next.UTC().Format(time.RFC3339))
-		if serr := e.setRepoError(ctx, name, msg); serr != nil {
+		if serr := e.store.PutPollError(ctx, PollError{Repo: name, Err: err.Error(), Since: now, NextTry: next}); serr != nil {
 			e.log.Warn("store repo error", "repo", name, "err", serr)
 		}
 		return nil, fmt.Errorf("poll %s: %w", name, err)
@@ -49,7 +47,7 @@ func (e *Engine) PollRepo(ctx context.Context, name string) ([]*Run, error) {
 	rs.nextPoll = now.Add(e.pollEvery)
 	e.mu.Unlock()
 	if hadErr {
-		if err := e.setRepoError(ctx, name, ""); err != nil {
+		if err := e.store.DeletePollError(ctx, name); err != nil {
 			e.log.Warn("store repo error", "repo", name, "err", err)
 		}
 	}
@@ -62,7 +60,7 @@ func (e *Engine) PollRepo(ctx context.Context, name string) ([]*Run, error) {
 	e.mu.Unlock()
 	seen := old != nil
 	if !seen {
-		if old, seen, err = e.loadRefs(ctx, name); err != nil {
+		if old, seen, err = e.store.PlannedRefs(ctx, name); err != nil {
 			return nil, err
 		}
 	}
@@ -133,7 +131,7 @@ func (e *Engine) PollRepo(ctx context.Context, name string) ([]*Run, error) {
 		keep = old
 	}
 	if !seen || !maps.Equal(old, seenRefs) {
-		if err := e.saveRefs(ctx, name, seenRefs); err != nil {
+		if err := e.store.SavePlannedRefs(ctx, name, seenRefs); err != nil {
 			errs = append(errs, err)
 		} else {
 			keep = seenRefs
@@ -183,62 +181,6 @@ func PullNumber(ref string) (int, bool) {
 	}
 	n, err := strconv.Atoi(num)
 	return n, err == nil && n > 0
-}
-
-func refsKey(repo string) string { return "refs/" + repo }
-
-// RepoErrorsKey is the state key holding a JSON object that maps each
-// repository whose last poll failed to the error, for `gitlaunch runs`.
-const RepoErrorsKey = "repo-errors"
-
-// RepoErrors reads the poll errors recorded in a store.
-func RepoErrors(ctx context.Context, st Store) (map[string]string, error) {
-	v, ok, err := st.GetState(ctx, RepoErrorsKey)
-	if err != nil || !ok || v == "" {
-		return map[string]string{}, err
-	}
-	m := map[string]string{}
-	if err := json.Unmarshal([]byte(v), &m); err != nil {
-		return nil, fmt.Errorf("stored repo errors: %w", err)
-	}
-	return m, nil
-}
-
-func (e *Engine) setRepoError(ctx context.Context, repo, msg string) error {
-	m, err := RepoErrors(ctx, e.store)
-	if err != nil {
-		m = map[string]string{}
-	}
-	if msg == "" {
-		delete(m, repo)
-	} else {
-		m[repo] = msg
-	}
-	b, err := json.Marshal(m)
-	if err != nil {
-		return err
-	}
-	return e.store.PutState(ctx, RepoErrorsKey, string(b))
-}
-
-func (e *Engine) loadRefs(ctx context.Context, repo string) (map[string]string, bool, error) {
-	v, ok, err := e.store.GetState(ctx, refsKey(repo))
-	if err != nil || !ok {
-		return map[string]string{}, false, err
-	}
-	m := map[string]string{}
-	if err := json.Unmarshal([]byte(v), &m); err != nil {
-		return nil, false, fmt.Errorf("stored refs of %s: %w", repo, err)
-	}
-	return m, true, nil
-}
-
-func (e *Engine) saveRefs(ctx context.Context, repo string, refs map[string]string) error {
-	b, err := json.Marshal(refs)
-	if err != nil {
-		return err
-	}
-	return e.store.PutState(ctx, refsKey(repo), string(b))
 }
 
 // backoff is exponential with full jitter: a flapping remote is retried
