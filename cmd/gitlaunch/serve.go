@@ -20,7 +20,7 @@ func serveHTTP(ctx context.Context, cmd *cobra.Command, a *app, eng *engine.Engi
 		// Healthy while the run store answers. A git remote or GitHub being
 		// down is not a reason to restart the syncer: runs list those.
 		Health: func(ctx context.Context) error {
-			_, err := eng.Store().ListRuns(ctx, engine.RunFilter{Limit: 1})
+			_, err := a.store.ListRuns(ctx, engine.RunFilter{Limit: 1})
 			return err
 		}})
 	if err != nil {

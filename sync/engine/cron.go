@@ -59,14 +59,14 @@ func (e *Engine) loadSchedules(ctx context.Context, rs *repoState, sha string) e
 			}
 			// First sight: count from now, so a new schedule never fires
 			// for slots before it existed.
-			last, ok, err := e.store.CronSlot(ctx, en.key)
+			last, ok, err := e.crons.CronSlot(ctx, en.key)
 			if err != nil {
 				return err
 			}
 			en.last = last
 			if !ok {
 				en.last = now
-				if err := e.store.PutCronSlot(ctx, en.key, now); err != nil {
+				if err := e.crons.PutCronSlot(ctx, en.key, now); err != nil {
 					return err
 				}
 			}
@@ -146,7 +146,7 @@ func (e *Engine) fireSlot(ctx context.Context, rs *repoState, en *scheduleEntry,
 // handled records t as the schedule's last handled slot, in the store
 // first (restarts see it), then in memory.
 func (e *Engine) handled(ctx context.Context, en *scheduleEntry, t time.Time) error {
-	if err := e.store.PutCronSlot(ctx, en.key, t); err != nil {
+	if err := e.crons.PutCronSlot(ctx, en.key, t); err != nil {
 		return err
 	}
 	e.mu.Lock()

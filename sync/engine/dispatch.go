@@ -13,11 +13,11 @@ import (
 // Dispatch launches queued runs, oldest first, while the global and
 // per-repository limits allow, and tells the others their queue position.
 func (e *Engine) Dispatch(ctx context.Context) error {
-	active, err := e.store.ListRuns(ctx, RunFilter{States: []State{StatePending, StateRunning}})
+	active, err := e.runs.ListRuns(ctx, RunFilter{States: []State{StatePending, StateRunning}})
 	if err != nil {
 		return fmt.Errorf("dispatch: %w", err)
 	}
-	queued, err := e.store.ListRuns(ctx, RunFilter{States: []State{StateQueued}})
+	queued, err := e.runs.ListRuns(ctx, RunFilter{States: []State{StateQueued}})
 	if err != nil {
 		return fmt.Errorf("dispatch: %w", err)
 	}
@@ -40,7 +40,7 @@ func (e *Engine) Dispatch(ctx context.Context) error {
 			if r.QueuePos != pos || r.Reason != reason {
 				r.QueuePos, r.Reason = pos, reason
 				r.UpdatedAt = e.clock.Now()
-				errs = append(errs, e.store.UpdateRun(ctx, r, e.names))
+				errs = append(errs, e.runs.UpdateRun(ctx, r, e.names))
 			}
 			continue
 		}
@@ -101,7 +101,7 @@ func (e *Engine) launch(ctx context.Context, r *Run) error {
 	}
 	r.State, r.Reason, r.QueuePos = StatePending, "starting", 0
 	r.UpdatedAt = e.clock.Now()
-	if err := e.store.UpdateRun(ctx, r, e.names); err != nil {
+	if err := e.runs.UpdateRun(ctx, r, e.names); err != nil {
 		return fmt.Errorf("launch %s: %w", r.ID, err)
 	}
 	e.mu.Lock()
@@ -117,7 +117,7 @@ func (e *Engine) launch(ctx context.Context, r *Run) error {
 // Cancel stops a run. Queued and waiting runs end at once; launched runs
 // end when their executor confirms.
 func (e *Engine) Cancel(ctx context.Context, id, reason string) error {
-	r, err := e.store.GetRun(ctx, id)
+	r, err := e.runs.GetRun(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -144,13 +144,13 @@ func (e *Engine) Cancel(ctx context.Context, id, reason string) error {
 // Approve lets waiting runs of an untrusted pull request at sha run, still
 // without secrets.
 func (e *Engine) Approve(ctx context.Context, repo string, pr int, sha string) ([]*Run, error) {
-	runs, err := e.store.ListRuns(ctx, RunFilter{Repo: repo, PR: pr, SHA: sha, States: []State{StateWaiting}})
+	runs, err := e.runs.ListRuns(ctx, RunFilter{Repo: repo, PR: pr, SHA: sha, States: []State{StateWaiting}})
 	if err != nil {
 		return nil, err
 	}
 	for _, r := range runs {
 		r.State, r.Reason, r.UpdatedAt = StateQueued, "approved", e.clock.Now()
-		if err := e.store.UpdateRun(ctx, r, e.names); err != nil {
+		if err := e.runs.UpdateRun(ctx, r, e.names); err != nil {
 			return nil, err
 		}
 	}
@@ -161,7 +161,7 @@ func (e *Engine) Approve(ctx context.Context, repo string, pr int, sha string) (
 // Recover follows runs that an earlier process launched: the executor
 // adopts them, or they are marked lost. They are never launched again.
 func (e *Engine) Recover(ctx context.Context) error {
-	runs, err := e.store.ListRuns(ctx, RunFilter{States: []State{StatePending, StateRunning}})
+	runs, err := e.runs.ListRuns(ctx, RunFilter{States: []State{StatePending, StateRunning}})
 	if err != nil {
 		return fmt.Errorf("recover: %w", err)
 	}
@@ -198,11 +198,11 @@ func (e *Engine) Recover(ctx context.Context) error {
 type sink struct{ e *Engine }
 
 func (s sink) Log(ctx context.Context, runID string, p []byte) error {
-	return s.e.store.AppendLog(ctx, runID, p)
+	return s.e.logs.AppendLog(ctx, runID, p)
 }
 
 func (s sink) Update(ctx context.Context, runID string, u Update) error {
-	r, err := s.e.store.GetRun(ctx, runID)
+	r, err := s.e.runs.GetRun(ctx, runID)
 	if err != nil {
 		return err
 	}
@@ -220,7 +220,7 @@ func (s sink) Update(ctx context.Context, runID string, u Update) error {
 	}
 	// UpdatedAt is the engine's time: the outbox schedules by it.
 	r.State, r.Reason, r.UpdatedAt = u.State, u.Reason, s.e.clock.Now()
-	return s.e.store.UpdateRun(ctx, r, s.e.names)
+	return s.e.runs.UpdateRun(ctx, r, s.e.names)
 }
 
 // finish records a terminal update, or re-queues the run when an
@@ -236,7 +236,7 @@ func (e *Engine) finish(ctx context.Context, r *Run, u Update) error {
 			r.UpdatedAt = e.clock.Now()
 			e.forget(r.ID)
 			e.nudge()
-			return e.store.UpdateRun(ctx, r, e.names)
+			return e.runs.UpdateRun(ctx, r, e.names)
 		}
 	}
 	e.mu.Lock()
@@ -254,7 +254,7 @@ func (e *Engine) finish(ctx context.Context, r *Run, u Update) error {
 	}
 	r.FinishedAt, r.UpdatedAt, r.QueuePos = u.At, e.clock.Now(), 0
 	e.forget(r.ID)
-	if err := e.store.UpdateRun(ctx, r, e.names); err != nil {
+	if err := e.runs.UpdateRun(ctx, r, e.names); err != nil {
 		return fmt.Errorf("finish %s: %w", r.ID, err)
 	}
 	e.log.Info("run finished", "run", r.ID, "job", r.JobName, "state", r.State, "reason", r.Reason)
@@ -290,7 +290,7 @@ func (e *Engine) WaitIdle(ctx context.Context, ids []string) ([]*Run, error) {
 			e.log.Warn("deliver reports", "err", err)
 		}
 		if done {
-			pending, err := e.store.DueReports(ctx, e.clock.Now().Add(time.Hour), 1)
+			pending, err := e.outbox.DueReports(ctx, e.clock.Now().Add(time.Hour), 1)
 			if err != nil {
 				return nil, err
 			}
@@ -319,7 +319,7 @@ func (e *Engine) allTerminal(ctx context.Context, ids []string) ([]*Run, bool, e
 	runs := make([]*Run, 0, len(ids))
 	done := true
 	for _, id := range ids {
-		r, err := e.store.GetRun(ctx, id)
+		r, err := e.runs.GetRun(ctx, id)
 		if err != nil {
 			return nil, false, err
 		}
@@ -337,7 +337,7 @@ func (e *Engine) allTerminal(ctx context.Context, ids []string) ([]*Run, bool, e
 // settled when taken: a run that ended meanwhile, or one whose cancel
 // fails, is not asked again every second.
 func (e *Engine) CancelRequested(ctx context.Context) error {
-	reqs, err := e.store.TakeCancelRequests(ctx)
+	reqs, err := e.cancels.TakeCancelRequests(ctx)
 	if err != nil {
 		return err
 	}
@@ -362,7 +362,7 @@ func (e *Engine) CancelRequested(ctx context.Context) error {
 // CancelPR cancels the unfinished runs of a pull request (all jobs, or
 // those named), e.g. when it is closed.
 func (e *Engine) CancelPR(ctx context.Context, repo string, pr int, jobs []string, reason string) ([]*Run, error) {
-	runs, err := e.store.ListRuns(ctx, RunFilter{Repo: repo, PR: pr, States: nonTerminal})
+	runs, err := e.runs.ListRuns(ctx, RunFilter{Repo: repo, PR: pr, States: nonTerminal})
 	if err != nil {
 		return nil, err
 	}

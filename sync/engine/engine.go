@@ -76,10 +76,17 @@ type Options struct {
 // concurrent use; Run drives them on timers, and tests drive the steps
 // (PollOnce, Dispatch, DeliverReports, Cron) directly.
 type Engine struct {
-	cfg       *schema.Config
-	prs       PRInspector
-	vcfg      *schema.Config
-	store     Store
+	cfg  *schema.Config
+	prs  PRInspector
+	vcfg *schema.Config
+	// The store, by the part of the engine that uses it.
+	runs    RunStore
+	polls   PollStore
+	crons   CronStore
+	cancels CancelInbox
+	logs    LogAppender
+	outbox  OutboxStore
+
 	exec      Executor
 	reporters []Reporter
 	names     []string
@@ -135,7 +142,12 @@ func New(opts Options) (*Engine, error) {
 		cfg:           cfg,
 		vcfg:          opts.ValidateWith,
 		prs:           opts.PRs,
-		store:         opts.Store,
+		runs:          opts.Store,
+		polls:         opts.Store,
+		crons:         opts.Store,
+		cancels:       opts.Store,
+		logs:          opts.Store,
+		outbox:        opts.Store,
 		exec:          opts.Executor,
 		reporters:     opts.Reporters,
 		render:        opts.Render,
@@ -171,7 +183,7 @@ func New(opts Options) (*Engine, error) {
 	}
 	// A repository that failed before a restart is still failing as far
 	// as anyone knows; its first good poll clears the stored error.
-	if stored, err := e.store.PollErrors(context.Background()); err == nil {
+	if stored, err := e.polls.PollErrors(context.Background()); err == nil {
 		for _, pe := range stored {
 			if rs, ok := e.repos[pe.Repo]; ok {
 				rs.lastErr = errors.New(pe.String())
@@ -320,6 +332,3 @@ func (e *Engine) RepoByGitHub(fullName string) (*Repo, bool) {
 	}
 	return nil, false
 }
-
-// Store is the engine's run store, for read-only views (reports, pages).
-func (e *Engine) Store() Store { return e.store }

@@ -37,7 +37,7 @@ func (e *Engine) PollRepo(ctx context.Context, name string) ([]*Run, error) {
 		rs.nextPoll = now.Add(backoff(rs.failures, e.pollEvery, 10*time.Minute))
 		next := rs.nextPoll
 		e.mu.Unlock()
-		if serr := e.store.PutPollError(ctx, PollError{Repo: name, Err: err.Error(), Since: now, NextTry: next}); serr != nil {
+		if serr := e.polls.PutPollError(ctx, PollError{Repo: name, Err: err.Error(), Since: now, NextTry: next}); serr != nil {
 			e.log.Warn("store repo error", "repo", name, "err", serr)
 		}
 		return nil, fmt.Errorf("poll %s: %w", name, err)
@@ -47,7 +47,7 @@ func (e *Engine) PollRepo(ctx context.Context, name string) ([]*Run, error) {
 	rs.nextPoll = now.Add(e.pollEvery)
 	e.mu.Unlock()
 	if hadErr {
-		if err := e.store.DeletePollError(ctx, name); err != nil {
+		if err := e.polls.DeletePollError(ctx, name); err != nil {
 			e.log.Warn("store repo error", "repo", name, "err", err)
 		}
 	}
@@ -60,7 +60,7 @@ func (e *Engine) PollRepo(ctx context.Context, name string) ([]*Run, error) {
 	e.mu.Unlock()
 	seen := old != nil
 	if !seen {
-		if old, seen, err = e.store.PlannedRefs(ctx, name); err != nil {
+		if old, seen, err = e.polls.PlannedRefs(ctx, name); err != nil {
 			return nil, err
 		}
 	}
@@ -131,7 +131,7 @@ func (e *Engine) PollRepo(ctx context.Context, name string) ([]*Run, error) {
 		keep = old
 	}
 	if !seen || !maps.Equal(old, seenRefs) {
-		if err := e.store.SavePlannedRefs(ctx, name, seenRefs); err != nil {
+		if err := e.polls.SavePlannedRefs(ctx, name, seenRefs); err != nil {
 			errs = append(errs, err)
 		} else {
 			keep = seenRefs
@@ -365,12 +365,12 @@ func (e *Engine) planJob(ctx context.Context, repo *Repo, ev Event, head string,
 // create stores r unless its identity is known; either way it returns the
 // stored run.
 func (e *Engine) create(ctx context.Context, r *Run) (*Run, error) {
-	created, err := e.store.CreateRun(ctx, r, e.names)
+	created, err := e.runs.CreateRun(ctx, r, e.names)
 	if err != nil {
 		return nil, fmt.Errorf("store run %s: %w", r.ID, err)
 	}
 	if !created {
-		return e.store.GetRun(ctx, r.ID)
+		return e.runs.GetRun(ctx, r.ID)
 	}
 	e.log.Info("run planned", "run", r.ID, "repo", r.Repo, "job", r.JobName, "sha", ShortSHA(r.SHA), "trigger", r.Trigger, "state", r.State)
 	return r, nil
@@ -431,7 +431,7 @@ func (e *Engine) cancelSuperseded(ctx context.Context, r *Run) error {
 	if r.Trigger != TriggerPush && r.Trigger != TriggerPullRequest {
 		return nil
 	}
-	olds, err := e.store.ListRuns(ctx, RunFilter{Repo: r.Repo, JobPath: r.JobPath, Ref: r.Ref, States: nonTerminal})
+	olds, err := e.runs.ListRuns(ctx, RunFilter{Repo: r.Repo, JobPath: r.JobPath, Ref: r.Ref, States: nonTerminal})
 	if err != nil {
 		return err
 	}
@@ -448,7 +448,7 @@ func (e *Engine) cancelSuperseded(ctx context.Context, r *Run) error {
 var nonTerminal = []State{StateQueued, StateWaiting, StatePending, StateRunning}
 
 func (e *Engine) cancelRef(ctx context.Context, repo, ref, reason string) error {
-	runs, err := e.store.ListRuns(ctx, RunFilter{Repo: repo, Ref: ref, States: nonTerminal})
+	runs, err := e.runs.ListRuns(ctx, RunFilter{Repo: repo, Ref: ref, States: nonTerminal})
 	if err != nil {
 		return err
 	}

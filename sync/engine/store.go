@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"io"
 	"strings"
 	"time"
 )
@@ -80,9 +79,12 @@ type CancelRequest struct {
 	At     time.Time // when; zero = the store's now
 }
 
-// Store keeps runs, their transitions and logs, the report outbox and the
-// engine's own state.
-type Store interface {
+// The engine's store is split by the part of the engine that uses it; each
+// part holds only its own slice. sync/store.Store implements them all.
+
+// RunStore is the run table as planning, dispatch and executors' progress
+// (the Sink) read and write it.
+type RunStore interface {
 	// CreateRun inserts r unless a run with r.ID exists; created says which.
 	// A created run records its initial Transition ("" → r.State) and
 	// enqueues an outbox item for each reporter, in the same transaction.
@@ -93,17 +95,11 @@ type Store interface {
 	// records a Transition and enqueues an outbox item for each reporter
 	// in the same transaction.
 	UpdateRun(ctx context.Context, r *Run, reporters []string) error
-	Transitions(ctx context.Context, runID string) ([]Transition, error)
+}
 
-	AppendLog(ctx context.Context, runID string, p []byte) error
-	// OpenLog reads the log from byte offset off.
-	OpenLog(ctx context.Context, runID string, off int64) (io.ReadCloser, error)
-	LogSize(ctx context.Context, runID string) (int64, error)
-
-	DueReports(ctx context.Context, now time.Time, limit int) ([]OutboxItem, error)
-	MarkDelivered(ctx context.Context, id int64) error
-	MarkFailed(ctx context.Context, id int64, err error, next time.Time) error
-
+// PollStore is what polling keeps across restarts: the refs it planned for
+// and the repositories it cannot reach.
+type PollStore interface {
 	// PlannedRefs are the refs (name → commit) of repo whose changes were
 	// planned; ok is false when none were ever saved (first sight).
 	PlannedRefs(ctx context.Context, repo string) (refs map[string]string, ok bool, err error)
@@ -114,11 +110,45 @@ type Store interface {
 	PutPollError(ctx context.Context, e PollError) error
 	DeletePollError(ctx context.Context, repo string) error
 	PollErrors(ctx context.Context) ([]PollError, error)
+}
+
+// CronStore is what the cron step keeps: each schedule's last handled slot.
+type CronStore interface {
 	// CronSlot is the last handled slot of a schedule; ok is false for a
 	// schedule never seen.
 	CronSlot(ctx context.Context, k CronKey) (last time.Time, ok bool, err error)
 	PutCronSlot(ctx context.Context, k CronKey, last time.Time) error
+}
+
+// CancelInbox is where the dispatcher finds the cancel requests other
+// processes filed.
+type CancelInbox interface {
 	// TakeCancelRequests returns the open cancel requests, oldest first,
 	// and settles them: each is taken once.
 	TakeCancelRequests(ctx context.Context) ([]CancelRequest, error)
+}
+
+// LogAppender keeps what executors report as a run's output (Sink.Log).
+type LogAppender interface {
+	AppendLog(ctx context.Context, runID string, p []byte) error
+}
+
+// OutboxStore is what report delivery needs besides the runs.
+type OutboxStore interface {
+	DueReports(ctx context.Context, now time.Time, limit int) ([]OutboxItem, error)
+	MarkDelivered(ctx context.Context, id int64) error
+	MarkFailed(ctx context.Context, id int64, err error, next time.Time) error
+	// Transitions tell a reporter that wants every state
+	// (EveryStateReporter) why and when a run entered an earlier one.
+	Transitions(ctx context.Context, runID string) ([]Transition, error)
+}
+
+// Store is everything the engine keeps: what Options.Store must be.
+type Store interface {
+	RunStore
+	PollStore
+	CronStore
+	CancelInbox
+	LogAppender
+	OutboxStore
 }
