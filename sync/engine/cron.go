@@ -74,7 +74,7 @@ func (e *Engine) loadSchedules(ctx context.Context, rs *repoState, sha string) e
 		}
 	}
 	e.mu.Lock()
-	rs.schedules = entries
+	rs.schedules, rs.schedulesAt = entries, sha
 	e.mu.Unlock()
 	e.log.Debug("schedules loaded", "repo", rs.Name, "count", len(entries))
 	return nil

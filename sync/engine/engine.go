@@ -114,18 +114,26 @@ type Engine struct {
 	planMu sync.Mutex
 }
 
+// repoState is what the engine knows of a watched repository. Guarded by
+// Engine.mu; recordPoll alone sets the poll outcome (lastErr, failures,
+// failingSince, nextPoll).
 type repoState struct {
 	*Repo
 	// lastErr is the latest poll error, shown by `gitlaunch runs`/status.
-	lastErr  error
-	failures int
-	nextPoll time.Time
-	head     string            // default branch seen at the last poll
-	refs     map[string]string // last seen refs
+	lastErr      error
+	failures     int
+	failingSince time.Time
+	nextPoll     time.Time
+	// pollRequests counts PollNow calls (see recordPoll).
+	pollRequests uint64
+	head         string            // default branch seen at the last poll
+	refs         map[string]string // last seen refs
 	// planned are the refs whose changes were planned (what the store
 	// keeps as PlannedRefs); nil until read from the store.
 	planned   map[string]string
 	schedules []*scheduleEntry
+	// schedulesAt is the commit the schedules were loaded from.
+	schedulesAt string
 }
 
 // New checks opts and returns an engine. Nothing starts until Run or a step
@@ -186,7 +194,7 @@ func New(opts Options) (*Engine, error) {
 	if stored, err := e.polls.PollErrors(context.Background()); err == nil {
 		for _, pe := range stored {
 			if rs, ok := e.repos[pe.Repo]; ok {
-				rs.lastErr = errors.New(pe.String())
+				rs.lastErr, rs.failingSince = errors.New(pe.String()), pe.Since
 			}
 		}
 	}
@@ -313,6 +321,7 @@ func (e *Engine) PollNow(name string) bool {
 	rs, ok := e.repos[name]
 	if ok {
 		rs.nextPoll = time.Time{}
+		rs.pollRequests++
 	}
 	e.mu.Unlock()
 	if ok {

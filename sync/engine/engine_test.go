@@ -72,6 +72,11 @@ func (c checkouter) Checkout(ctx context.Context, _, sha, dest string) error {
 type harnessOpts struct {
 	maxRuns int
 	cfg     *schema.Config
+	// wrap, when set, stands between the engine and the git source.
+	wrap      func(engine.Source) engine.Source
+	pollEvery time.Duration
+	prs       engine.PRInspector
+	github    string // the repository's owner/name on GitHub
 }
 
 func newHarness(t testing.TB, remote *gittest.Remote, dir string, o harnessOpts) *harness {
@@ -107,10 +112,15 @@ func newHarness(t testing.TB, remote *gittest.Remote, dir string, o harnessOpts)
 	}
 	h := &harness{t: t, remote: remote, dir: dir, store: st, out: &syncBuffer{}, exec: exec, src: src,
 		clock: &fakeClock{now: time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)}}
+	var source engine.Source = src
+	if o.wrap != nil {
+		source = o.wrap(src)
+	}
 	h.eng, err = engine.New(engine.Options{
 		Config: cfg, Store: st, Executor: exec, Clock: h.clock,
 		Reporters: []engine.Reporter{console.New(h.out)}, MaxRuns: o.maxRuns,
-		Repos: []*engine.Repo{{Name: "models", URL: remote.URL, Source: src}},
+		PollInterval: o.pollEvery, PRs: o.prs,
+		Repos: []*engine.Repo{{Name: "models", URL: remote.URL, Source: source, GitHub: o.github}},
 		Render: func(job *schema.Job, r *engine.Run) (*corev1.Pod, error) {
 			return render.Pod(job, render.RunContext{RunID: r.ID, Repo: r.Repo, RepoURL: r.RepoURL, SHA: r.SHA, Ref: r.Ref,
 				Branch: r.Branch, PR: r.PR, Trigger: string(r.Trigger), Untrusted: r.Untrusted, Attempt: max(r.Attempt, 1)}, cfg, base)
