@@ -53,16 +53,39 @@ func (e *Engine) Dispatch(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// JobOf parses the manifest a run was planned from.
-func JobOf(r *Run) (*schema.Job, error) {
+// jobOf is the job run r was planned from, parsed once: kept from planning,
+// or parsed from the stored manifest the first time this process needs it
+// (a run planned before a restart, or by another process).
+func (e *Engine) jobOf(r *Run) (*schema.Job, error) {
+	e.mu.Lock()
+	job, ok := e.jobs[r.ID]
+	e.mu.Unlock()
+	if ok {
+		return job, nil
+	}
 	if r.Manifest == "" {
 		return nil, fmt.Errorf("run %s keeps no manifest", r.ID)
 	}
-	return schema.Load(r.JobPath, []byte(r.Manifest))
+	job, err := schema.LoadWithConfig(r.JobPath, []byte(r.Manifest), e.vcfg)
+	if err != nil {
+		return nil, fmt.Errorf("manifest of run %s: %w", r.ID, err)
+	}
+	e.keepJob(r, job)
+	return job, nil
+}
+
+// keepJob keeps the parsed job of an unfinished run until it finishes.
+func (e *Engine) keepJob(r *Run, job *schema.Job) {
+	if job == nil || r.State.Terminal() {
+		return
+	}
+	e.mu.Lock()
+	e.jobs[r.ID] = job
+	e.mu.Unlock()
 }
 
 func (e *Engine) launchFor(r *Run) (Launch, error) {
-	job, err := JobOf(r)
+	job, err := e.jobOf(r)
 	if err != nil {
 		return Launch{}, err
 	}
@@ -230,7 +253,7 @@ func (e *Engine) finish(ctx context.Context, r *Run, u Update) error {
 		u.At = e.clock.Now()
 	}
 	if u.State == StateError && u.Retryable {
-		if job, err := JobOf(r); err == nil && r.Attempt <= job.Retries {
+		if job, err := e.jobOf(r); err == nil && r.Attempt <= job.Retries {
 			r.State = StateQueued
 			r.Reason = fmt.Sprintf("retrying after infrastructure failure (attempt %d of %d): %s", r.Attempt+1, job.Retries+1, u.Reason)
 			r.UpdatedAt = e.clock.Now()
@@ -244,6 +267,7 @@ func (e *Engine) finish(ctx context.Context, r *Run, u Update) error {
 		u.Reason = why
 	}
 	delete(e.cancelReasons, r.ID)
+	delete(e.jobs, r.ID)
 	e.mu.Unlock()
 	r.State, r.Reason, r.ExitCode = u.State, u.Reason, u.ExitCode
 	if u.Artifacts != nil {

@@ -102,6 +102,9 @@ type Engine struct {
 	order []string
 	// running holds run IDs launched by this process and not yet terminal.
 	running map[string]*Run
+	// jobs are the parsed jobs of unfinished runs, by run ID, so a run's
+	// manifest is parsed and validated once, not at every launch and retry.
+	jobs map[string]*schema.Job
 	// wake nudges the dispatcher and waiters.
 	wake chan struct{}
 	// cancelReasons keeps why a launched run is being cancelled until its
@@ -163,6 +166,7 @@ func New(opts Options) (*Engine, error) {
 		log:           opts.Logger,
 		repos:         map[string]*repoState{},
 		running:       map[string]*Run{},
+		jobs:          map[string]*schema.Job{},
 		cancelReasons: map[string]string{},
 		wake:          make(chan struct{}, 1),
 	}

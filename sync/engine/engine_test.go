@@ -77,6 +77,11 @@ type harnessOpts struct {
 	pollEvery time.Duration
 	prs       engine.PRInspector
 	github    string // the repository's owner/name on GitHub
+	// validate checks manifests against cfg's tables and defaults (an
+	// admin's config was given).
+	validate bool
+	// rendered, when set, sees each job the engine renders a Pod for.
+	rendered func(*schema.Job, *engine.Run)
 }
 
 func newHarness(t testing.TB, remote *gittest.Remote, dir string, o harnessOpts) *harness {
@@ -116,12 +121,19 @@ func newHarness(t testing.TB, remote *gittest.Remote, dir string, o harnessOpts)
 	if o.wrap != nil {
 		source = o.wrap(src)
 	}
+	var validateWith *schema.Config
+	if o.validate {
+		validateWith = cfg
+	}
 	h.eng, err = engine.New(engine.Options{
-		Config: cfg, Store: st, Executor: exec, Clock: h.clock,
+		Config: cfg, Store: st, Executor: exec, Clock: h.clock, ValidateWith: validateWith,
 		Reporters: []engine.Reporter{console.New(h.out)}, MaxRuns: o.maxRuns,
 		PollInterval: o.pollEvery, PRs: o.prs,
 		Repos: []*engine.Repo{{Name: "models", URL: remote.URL, Source: source, GitHub: o.github}},
 		Render: func(job *schema.Job, r *engine.Run) (*corev1.Pod, error) {
+			if o.rendered != nil {
+				o.rendered(job, r)
+			}
 			return render.Pod(job, render.RunContext{RunID: r.ID, Repo: r.Repo, RepoURL: r.RepoURL, SHA: r.SHA, Ref: r.Ref,
 				Branch: r.Branch, PR: r.PR, Trigger: string(r.Trigger), Untrusted: r.Untrusted, Attempt: max(r.Attempt, 1)}, cfg, base)
 		},
@@ -662,5 +674,58 @@ func TestUnchangedPollTouchesNoState(t *testing.T) {
 	}
 	if cs.puts == before {
 		t.Error("a changed ref was not stored")
+	}
+}
+
+// TestJobParsedOnceWithTheAdminsConfig: a job may leave out image when the
+// admin's config has a default one. The run launches with the job parsed
+// at planning, and after a restart with the stored manifest parsed under
+// the same config: never with a config-less parse that refuses it.
+func TestJobParsedOnceWithTheAdminsConfig(t *testing.T) {
+	remote := gittest.NewRemote(t)
+	remote.Commit(t, "main", map[string]string{
+		"a/job.yaml": "apiVersion: gitlaunch.dev/v1\nkind: Job\nname: a\ncommand: 'true'\n",
+	}, "no image")
+	cfg, err := schema.LoadConfig("gitlaunch.yaml", []byte("apiVersion: gitlaunch.dev/v1\nkind: Config\ndefaults: {image: busybox}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	launched := map[string]*schema.Job{}
+	h := newHarness(t, remote, "", harnessOpts{cfg: cfg, validate: true, rendered: func(j *schema.Job, r *engine.Run) {
+		mu.Lock()
+		launched[r.ID] = j
+		mu.Unlock()
+	}})
+	runs := h.poll()
+	kept := engine.KeptJob(h.eng, runs[0].ID)
+	if kept == nil || kept.Name != "a" {
+		t.Fatalf("planning kept %+v, want the parsed job", kept)
+	}
+	if r := h.wait(runs...)[0]; r.State != engine.StateSucceeded {
+		t.Fatalf("run planned here: %s (%s)", r.State, r.Reason)
+	}
+	mu.Lock()
+	if launched[runs[0].ID] != kept {
+		t.Error("the launch parsed the manifest again instead of using the job parsed at planning")
+	}
+	mu.Unlock()
+	if j := engine.KeptJob(h.eng, runs[0].ID); j != nil {
+		t.Error("the job of a finished run is still kept")
+	}
+
+	// Planned by one process, launched by the next.
+	dir := t.TempDir()
+	h1 := newHarness(t, remote, dir, harnessOpts{cfg: cfg, validate: true, maxRuns: 1})
+	remote.Commit(t, "main", map[string]string{"a/x": "1"}, "change")
+	runs = h1.poll()
+	if len(runs) != 1 || runs[0].State != engine.StateQueued {
+		t.Fatalf("planned %+v", runs)
+	}
+	h1.exec.Close()
+	h1.store.Close()
+	h2 := newHarness(t, remote, dir, harnessOpts{cfg: cfg, validate: true})
+	if r := h2.wait(runs...)[0]; r.State != engine.StateSucceeded {
+		t.Fatalf("run planned before a restart: %s (%s)", r.State, r.Reason)
 	}
 }

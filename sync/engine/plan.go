@@ -171,6 +171,7 @@ func (e *Engine) planJob(ctx context.Context, repo *Repo, ev Event, head string,
 	if err != nil || created == nil {
 		return created, err
 	}
+	e.keepJob(created, pj.job)
 	if pj.job.Concurrency.CancelSuperseded {
 		if err := e.cancelSuperseded(ctx, created); err != nil {
 			return created, err
