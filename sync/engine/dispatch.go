@@ -137,33 +137,6 @@ func (e *Engine) launch(ctx context.Context, r *Run) error {
 	return nil
 }
 
-// Cancel stops a run. Queued and waiting runs end at once; launched runs
-// end when their executor confirms.
-func (e *Engine) Cancel(ctx context.Context, id, reason string) error {
-	r, err := e.runs.GetRun(ctx, id)
-	if err != nil {
-		return err
-	}
-	switch {
-	case r.State.Terminal():
-		return nil
-	case r.State.Active():
-		e.mu.Lock()
-		e.cancelReasons[id] = reason
-		e.mu.Unlock()
-		if err := e.exec.Cancel(ctx, id); err != nil && !errors.Is(err, ErrNotFound) {
-			return fmt.Errorf("cancel %s: %w", id, err)
-		} else if errors.Is(err, ErrNotFound) {
-			// Nothing left to stop (another process launched it, or it is
-			// gone): record the cancellation ourselves.
-			return e.finish(ctx, r, Update{State: StateCancelled, Reason: reason, At: e.clock.Now()})
-		}
-		return nil
-	default:
-		return e.finish(ctx, r, Update{State: StateCancelled, Reason: reason, At: e.clock.Now()})
-	}
-}
-
 // Approve lets waiting runs of an untrusted pull request at sha run, still
 // without secrets.
 func (e *Engine) Approve(ctx context.Context, repo string, pr int, sha string) ([]*Run, error) {
@@ -215,81 +188,6 @@ func (e *Engine) Recover(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-// sink receives executor progress for the engine.
-type sink struct{ e *Engine }
-
-func (s sink) Log(ctx context.Context, runID string, p []byte) error {
-	return s.e.logs.AppendLog(ctx, runID, p)
-}
-
-func (s sink) Update(ctx context.Context, runID string, u Update) error {
-	r, err := s.e.runs.GetRun(ctx, runID)
-	if err != nil {
-		return err
-	}
-	if r.State.Terminal() {
-		return nil // late news of a finished run
-	}
-	if u.At.IsZero() {
-		u.At = s.e.clock.Now()
-	}
-	if u.State.Terminal() {
-		return s.e.finish(ctx, r, u)
-	}
-	if u.State == StateRunning && r.StartedAt.IsZero() {
-		r.StartedAt = u.At
-	}
-	// UpdatedAt is the engine's time: the outbox schedules by it.
-	r.State, r.Reason, r.UpdatedAt = u.State, u.Reason, s.e.clock.Now()
-	return s.e.runs.UpdateRun(ctx, r, s.e.names)
-}
-
-// finish records a terminal update, or re-queues the run when an
-// infrastructure failure may be retried.
-func (e *Engine) finish(ctx context.Context, r *Run, u Update) error {
-	if u.At.IsZero() {
-		u.At = e.clock.Now()
-	}
-	if u.State == StateError && u.Retryable {
-		if job, err := e.jobOf(r); err == nil && r.Attempt <= job.Retries {
-			r.State = StateQueued
-			r.Reason = fmt.Sprintf("retrying after infrastructure failure (attempt %d of %d): %s", r.Attempt+1, job.Retries+1, u.Reason)
-			r.UpdatedAt = e.clock.Now()
-			e.forget(r.ID)
-			e.nudge()
-			return e.runs.UpdateRun(ctx, r, e.names)
-		}
-	}
-	e.mu.Lock()
-	if why, ok := e.cancelReasons[r.ID]; ok && u.State == StateCancelled {
-		u.Reason = why
-	}
-	delete(e.cancelReasons, r.ID)
-	delete(e.jobs, r.ID)
-	e.mu.Unlock()
-	r.State, r.Reason, r.ExitCode = u.State, u.Reason, u.ExitCode
-	if u.Artifacts != nil {
-		r.Artifacts = u.Artifacts
-	}
-	if u.Metrics != nil {
-		r.Metrics = u.Metrics
-	}
-	r.FinishedAt, r.UpdatedAt, r.QueuePos = u.At, e.clock.Now(), 0
-	e.forget(r.ID)
-	if err := e.runs.UpdateRun(ctx, r, e.names); err != nil {
-		return fmt.Errorf("finish %s: %w", r.ID, err)
-	}
-	e.log.Info("run finished", "run", r.ID, "job", r.JobName, "state", r.State, "reason", r.Reason)
-	e.nudge()
-	return nil
-}
-
-func (e *Engine) forget(id string) {
-	e.mu.Lock()
-	delete(e.running, id)
-	e.mu.Unlock()
 }
 
 // reportDrain bounds how long WaitIdle waits for reports after the runs
@@ -353,51 +251,4 @@ func (e *Engine) allTerminal(ctx context.Context, ids []string) ([]*Run, bool, e
 		}
 	}
 	return runs, done, nil
-}
-
-// CancelRequested takes the cancel requests other processes filed in the
-// store (Store.TakeCancelRequests) and cancels their runs. It runs every
-// step, so it asks the store once for all open requests. A request is
-// settled when taken: a run that ended meanwhile, or one whose cancel
-// fails, is not asked again every second.
-func (e *Engine) CancelRequested(ctx context.Context) error {
-	reqs, err := e.cancels.TakeCancelRequests(ctx)
-	if err != nil {
-		return err
-	}
-	// The latest request for a run gives the reason.
-	reason := map[string]string{}
-	var order []string
-	for _, r := range reqs {
-		if _, ok := reason[r.RunID]; !ok {
-			order = append(order, r.RunID)
-		}
-		reason[r.RunID] = r.Reason
-	}
-	var errs []error
-	for _, id := range order {
-		if err := e.Cancel(ctx, id, reason[id]); err != nil && !errors.Is(err, ErrNotFound) {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// CancelPR cancels the unfinished runs of a pull request (all jobs, or
-// those named), e.g. when it is closed.
-func (e *Engine) CancelPR(ctx context.Context, repo string, pr int, jobs []string, reason string) ([]*Run, error) {
-	runs, err := e.runs.ListRuns(ctx, RunFilter{Repo: repo, PR: pr, States: nonTerminal})
-	if err != nil {
-		return nil, err
-	}
-	var out []*Run
-	var errs []error
-	for _, r := range runs {
-		if len(jobs) > 0 && !slices.Contains(jobs, r.JobName) {
-			continue
-		}
-		errs = append(errs, e.Cancel(ctx, r.ID, reason))
-		out = append(out, r)
-	}
-	return out, errors.Join(errs...)
 }

@@ -143,7 +143,7 @@ type repoState struct {
 // method is called.
 func New(opts Options) (*Engine, error) {
 	if opts.Store == nil || opts.Executor == nil || opts.Render == nil {
-		return nil, errors.New("sync: store, executor and render are required")
+		return nil, errors.New("engine: store, executor and render are required")
 	}
 	cfg := opts.Config
 	if cfg == nil {
@@ -217,12 +217,12 @@ func firstPositive(vs ...int) int {
 // AddRepo starts watching r.
 func (e *Engine) AddRepo(r *Repo) error {
 	if r.Name == "" || r.Source == nil {
-		return errors.New("sync: a repository needs a name and a source")
+		return errors.New("engine: a repository needs a name and a source")
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if _, ok := e.repos[r.Name]; ok {
-		return fmt.Errorf("sync: repository %q is watched twice", r.Name)
+		return fmt.Errorf("engine: repository %q is watched twice", r.Name)
 	}
 	e.repos[r.Name] = &repoState{Repo: r}
 	e.order = append(e.order, r.Name)

@@ -242,37 +242,3 @@ func branchMatches(globs []string, branch, defaultBranch string) bool {
 	}
 	return false
 }
-
-// cancelSuperseded cancels older runs of the same job on the same branch or
-// pull request.
-func (e *Engine) cancelSuperseded(ctx context.Context, r *Run) error {
-	if r.Trigger != TriggerPush && r.Trigger != TriggerPullRequest {
-		return nil
-	}
-	olds, err := e.runs.ListRuns(ctx, RunFilter{Repo: r.Repo, JobPath: r.JobPath, Ref: r.Ref, States: nonTerminal})
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, o := range olds {
-		if o.ID == r.ID || o.SHA == r.SHA || o.CreatedAt.After(r.CreatedAt) {
-			continue
-		}
-		errs = append(errs, e.Cancel(ctx, o.ID, "superseded by "+ShortSHA(r.SHA)))
-	}
-	return errors.Join(errs...)
-}
-
-var nonTerminal = []State{StateQueued, StateWaiting, StatePending, StateRunning}
-
-func (e *Engine) cancelRef(ctx context.Context, repo, ref, reason string) error {
-	runs, err := e.runs.ListRuns(ctx, RunFilter{Repo: repo, Ref: ref, States: nonTerminal})
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, r := range runs {
-		errs = append(errs, e.Cancel(ctx, r.ID, reason))
-	}
-	return errors.Join(errs...)
-}
