@@ -68,28 +68,49 @@ func (s *Store) SavePlannedRefs(ctx context.Context, repo string, refs map[strin
 		if err != nil {
 			return err
 		}
+		var gone, set []string
 		for ref := range old {
-			if _, ok := refs[ref]; ok {
-				continue
-			}
-			if _, err := tx.ExecContext(ctx, `DELETE FROM planned_refs WHERE repo = ? AND ref = ?`, repo, ref); err != nil {
-				return err
+			if _, ok := refs[ref]; !ok {
+				gone = append(gone, ref)
 			}
 		}
 		for ref, sha := range refs {
-			if prev, ok := old[ref]; ok && prev == sha {
-				continue
-			}
-			if _, err := tx.ExecContext(ctx, `
-INSERT INTO planned_refs (repo, ref, sha) VALUES (?, ?, ?)
-ON CONFLICT (repo, ref) DO UPDATE SET sha = excluded.sha`, repo, ref, sha); err != nil {
-				return err
+			if prev, ok := old[ref]; !ok || prev != sha {
+				set = append(set, ref)
 			}
 		}
-		return nil
+		if err := execEach(ctx, tx, `DELETE FROM planned_refs WHERE repo = ? AND ref = ?`, gone, func(ref string) []any {
+			return []any{repo, ref}
+		}); err != nil {
+			return err
+		}
+		return execEach(ctx, tx, `
+INSERT INTO planned_refs (repo, ref, sha) VALUES (?, ?, ?)
+ON CONFLICT (repo, ref) DO UPDATE SET sha = excluded.sha`, set, func(ref string) []any {
+			return []any{repo, ref, refs[ref]}
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("save planned refs of %s: %w", repo, err)
+	}
+	return nil
+}
+
+// execEach runs query once per key, with the arguments args gives for it,
+// through one prepared statement.
+func execEach(ctx context.Context, tx *sql.Tx, query string, keys []string, args func(string) []any) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	stmt, err := tx.PrepareContext(ctx, query)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for _, k := range keys {
+		if _, err := stmt.ExecContext(ctx, args(k)...); err != nil {
+			return err
+		}
 	}
 	return nil
 }
