@@ -74,7 +74,7 @@ type Options struct {
 
 // Engine plans, dispatches and reports runs. Its methods are safe for
 // concurrent use; Run drives them on timers, and tests drive the steps
-// (PollOnce, Dispatch, DeliverReports, Cron) directly.
+// (PollRepo, Dispatch, DeliverReports, Cron) directly.
 type Engine struct {
 	cfg  *schema.Config
 	prs  PRInspector

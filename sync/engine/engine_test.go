@@ -3,11 +3,13 @@ package engine_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -727,5 +729,55 @@ func TestJobParsedOnceWithTheAdminsConfig(t *testing.T) {
 	h2 := newHarness(t, remote, dir, harnessOpts{cfg: cfg, validate: true})
 	if r := h2.wait(runs...)[0]; r.State != engine.StateSucceeded {
 		t.Fatalf("run planned before a restart: %s (%s)", r.State, r.Reason)
+	}
+}
+
+// TestRetryUsesTheKeptJob: a run whose process is killed from outside (an
+// infrastructure failure: no exit status) is retried as its job's retries
+// allow, and every attempt renders the job parsed at planning.
+func TestRetryUsesTheKeptJob(t *testing.T) {
+	remote := gittest.NewRemote(t)
+	marker := filepath.Join(t.TempDir(), "first-attempt")
+	remote.Commit(t, "main", map[string]string{
+		"flaky/job.yaml": job("flaky", "if [ ! -e "+marker+" ]; then touch "+marker+"; sleep 2; fi; echo ok", "retries: 1\n"),
+	}, "flaky")
+	var mu sync.Mutex
+	var rendered []*schema.Job
+	h := newHarness(t, remote, "", harnessOpts{rendered: func(j *schema.Job, _ *engine.Run) {
+		mu.Lock()
+		rendered = append(rendered, j)
+		mu.Unlock()
+	}})
+	ctx := context.Background()
+	runs := h.poll()
+	kept := engine.KeptJob(h.eng, runs[0].ID)
+	if err := h.eng.Dispatch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Once the first attempt runs, kill its wrapper, which would have
+	// recorded the exit status.
+	deadline := time.Now().Add(30 * time.Second)
+	var pid int
+	for pid == 0 && time.Now().Before(deadline) {
+		if _, err := os.Stat(marker); err == nil {
+			b, _ := os.ReadFile(filepath.Join(h.dir, "runs", runs[0].ID, "pid"))
+			fmt.Sscanf(string(b), "pid=%d", &pid)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if pid == 0 {
+		t.Fatal("the first attempt did not start")
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	r := h.wait(runs...)[0]
+	if r.State != engine.StateSucceeded || r.Attempt != 2 {
+		t.Fatalf("run: %s after %d attempts (%s), want succeeded after 2", r.State, r.Attempt, r.Reason)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(rendered) != 2 || rendered[0] != kept || rendered[1] != kept {
+		t.Errorf("attempts rendered %d jobs; want the planned job twice", len(rendered))
 	}
 }
