@@ -83,7 +83,7 @@ func runCancel(opts *CancelOptions) error {
 		fmt.Fprintf(opts.Out, "%s %s\n", final[0].State, r.ID)
 		return nil
 	}
-	if err := d.Store().PutState(ctx, engine.CancelRequestKey(r.ID), reason); err != nil {
+	if err := d.Store().RequestCancel(ctx, engine.CancelRequest{RunID: r.ID, Reason: reason, By: currentUser()}); err != nil {
 		return err
 	}
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)

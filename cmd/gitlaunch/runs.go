@@ -96,10 +96,10 @@ func runRuns(opts *RunsOptions) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(runs)
 	}
-	if errs, err := engine.RepoErrors(ctx, d.Store()); err == nil {
-		for name, msg := range errs {
-			if opts.Repo == "" || opts.Repo == name {
-				fmt.Fprintf(opts.ErrOut, "warning: repository %s cannot be polled: %s\n", name, msg)
+	if errs, err := d.Store().PollErrors(ctx); err == nil {
+		for _, pe := range errs {
+			if opts.Repo == "" || opts.Repo == pe.Repo {
+				fmt.Fprintf(opts.ErrOut, "warning: repository %s cannot be polled: %s\n", pe.Repo, pe)
 			}
 		}
 	}

@@ -21,14 +21,17 @@ type Reporter struct {
 	mu sync.Mutex
 }
 
+var _ engine.EveryStateReporter = (*Reporter)(nil)
+
 // New returns a reporter writing to w.
 func New(w io.Writer) *Reporter { return &Reporter{W: w, Now: time.Now} }
 
 // Name implements engine.Reporter.
 func (*Reporter) Name() string { return "console" }
 
-// EveryState asks the engine for every state change, also those a run has
-// already left: a console is a log of what happened.
+// EveryState makes the reporter an engine.EveryStateReporter: it is told
+// every state change, also those a run has already left, because a console
+// is a log of what happened.
 func (*Reporter) EveryState() bool { return true }
 
 // Report implements engine.Reporter.

@@ -57,5 +57,5 @@ func (requestExecutor) Adopt(context.Context, engine.Launch, engine.Sink) error 
 }
 
 func (x requestExecutor) Cancel(ctx context.Context, id string) error {
-	return x.st.PutState(ctx, engine.CancelRequestKey(id), "superseded")
+	return x.st.RequestCancel(ctx, engine.CancelRequest{RunID: id, Reason: "superseded", By: "gitlaunch"})
 }

@@ -19,19 +19,14 @@ const defaultMissedDeadline = time.Hour
 
 // scheduleEntry is one `on.schedule` item of a job on the default branch.
 type scheduleEntry struct {
-	jobPath, jobName string
-	spec             string
-	loc              *time.Location
-	sched            cron.Schedule
-	branch           string
+	key     CronKey
+	jobName string
+	loc     *time.Location
+	sched   cron.Schedule
 	// last is the last slot handled (or when the schedule was first seen),
 	// as stored under key; kept here so the once-a-second check reads no
 	// state. Guarded by Engine.mu.
 	last time.Time
-}
-
-func (s *scheduleEntry) key(repo string) string {
-	return fmt.Sprintf("cron/%s/%s/%s/%s/%s", repo, s.jobPath, s.branch, s.loc, s.spec)
 }
 
 // loadSchedules registers the schedules of the jobs at sha (the default
@@ -57,21 +52,21 @@ func (e *Engine) loadSchedules(ctx context.Context, rs *repoState, sha string) e
 			if err != nil {
 				continue
 			}
-			en := &scheduleEntry{jobPath: pj.path, jobName: pj.job.Name, spec: s.Cron, loc: loc, sched: sched, branch: s.Branch}
-			if en.branch == "" {
-				en.branch = e.defaultBranch(rs.Repo)
+			en := &scheduleEntry{jobName: pj.job.Name, loc: loc, sched: sched, key: CronKey{
+				Repo: rs.Name, JobPath: pj.path, Branch: s.Branch, Timezone: loc.String(), Spec: s.Cron}}
+			if en.key.Branch == "" {
+				en.key.Branch = e.defaultBranch(rs.Repo)
 			}
 			// First sight: count from now, so a new schedule never fires
 			// for slots before it existed.
-			v, ok, err := e.store.GetState(ctx, en.key(rs.Name))
+			last, ok, err := e.crons.CronSlot(ctx, en.key)
 			if err != nil {
 				return err
 			}
-			en.last = now
-			if t, perr := time.Parse(time.RFC3339, v); ok && perr == nil {
-				en.last = t
-			} else if !ok {
-				if err := e.store.PutState(ctx, en.key(rs.Name), now.UTC().Format(time.RFC3339)); err != nil {
+			en.last = last
+			if !ok {
+				en.last = now
+				if err := e.crons.PutCronSlot(ctx, en.key, now); err != nil {
 					return err
 				}
 			}
@@ -79,7 +74,7 @@ func (e *Engine) loadSchedules(ctx context.Context, rs *repoState, sha string) e
 		}
 	}
 	e.mu.Lock()
-	rs.schedules = entries
+	rs.schedules, rs.schedulesAt = entries, sha
 	e.mu.Unlock()
 	e.log.Debug("schedules loaded", "repo", rs.Name, "count", len(entries))
 	return nil
@@ -107,13 +102,12 @@ func (e *Engine) Cron(ctx context.Context) {
 	e.mu.Unlock()
 	for _, d := range all {
 		if err := e.fireSlot(ctx, d.rs, d.en, now, deadline); err != nil {
-			e.log.Warn("schedule", "repo", d.rs.Name, "job", d.en.jobName, "cron", d.en.spec, "err", err)
+			e.log.Warn("schedule", "repo", d.rs.Name, "job", d.en.jobName, "cron", d.en.key.Spec, "err", err)
 		}
 	}
 }
 
 func (e *Engine) fireSlot(ctx context.Context, rs *repoState, en *scheduleEntry, now time.Time, deadline time.Duration) error {
-	key := en.key(rs.Name)
 	e.mu.Lock()
 	last := en.last
 	e.mu.Unlock()
@@ -130,29 +124,29 @@ func (e *Engine) fireSlot(ctx context.Context, rs *repoState, en *scheduleEntry,
 	if slot.IsZero() {
 		if last.Before(now.Add(-deadline)) {
 			e.log.Info("skipped schedule slots missed beyond the deadline", "repo", rs.Name, "job", en.jobName, "since", last)
-			return e.handled(ctx, en, key, now)
+			return e.handled(ctx, en, now)
 		}
 		return nil
 	}
 	e.mu.Lock()
-	sha := rs.refs["refs/heads/"+en.branch]
+	sha := rs.refs["refs/heads/"+en.key.Branch]
 	e.mu.Unlock()
 	if sha == "" {
-		e.log.Warn("schedule names a branch the remote does not have", "repo", rs.Name, "job", en.jobName, "branch", en.branch)
+		e.log.Warn("schedule names a branch the remote does not have", "repo", rs.Name, "job", en.jobName, "branch", en.key.Branch)
 	} else {
-		ev := Event{Repo: rs.Name, Trigger: TriggerSchedule, Ref: "refs/heads/" + en.branch, Branch: en.branch,
+		ev := Event{Repo: rs.Name, Trigger: TriggerSchedule, Ref: "refs/heads/" + en.key.Branch, Branch: en.key.Branch,
 			After: sha, Key: slot.UTC().Format(time.RFC3339), Jobs: []string{en.jobName}, Force: true}
 		if _, err := e.Submit(ctx, ev); err != nil {
 			return err
 		}
 	}
-	return e.handled(ctx, en, key, slot)
+	return e.handled(ctx, en, slot)
 }
 
 // handled records t as the schedule's last handled slot, in the store
 // first (restarts see it), then in memory.
-func (e *Engine) handled(ctx context.Context, en *scheduleEntry, key string, t time.Time) error {
-	if err := e.store.PutState(ctx, key, t.UTC().Format(time.RFC3339)); err != nil {
+func (e *Engine) handled(ctx context.Context, en *scheduleEntry, t time.Time) error {
+	if err := e.crons.PutCronSlot(ctx, en.key, t); err != nil {
 		return err
 	}
 	e.mu.Lock()

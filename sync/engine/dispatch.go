@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/gitlaunch/gitlaunch/schema"
@@ -14,11 +13,11 @@ import (
 // Dispatch launches queued runs, oldest first, while the global and
 // per-repository limits allow, and tells the others their queue position.
 func (e *Engine) Dispatch(ctx context.Context) error {
-	active, err := e.store.ListRuns(ctx, RunFilter{States: []State{StatePending, StateRunning}})
+	active, err := e.runs.ListRuns(ctx, RunFilter{States: []State{StatePending, StateRunning}})
 	if err != nil {
 		return fmt.Errorf("dispatch: %w", err)
 	}
-	queued, err := e.store.ListRuns(ctx, RunFilter{States: []State{StateQueued}})
+	queued, err := e.runs.ListRuns(ctx, RunFilter{States: []State{StateQueued}})
 	if err != nil {
 		return fmt.Errorf("dispatch: %w", err)
 	}
@@ -41,7 +40,7 @@ func (e *Engine) Dispatch(ctx context.Context) error {
 			if r.QueuePos != pos || r.Reason != reason {
 				r.QueuePos, r.Reason = pos, reason
 				r.UpdatedAt = e.clock.Now()
-				errs = append(errs, e.store.UpdateRun(ctx, r, e.names))
+				errs = append(errs, e.runs.UpdateRun(ctx, r, e.names))
 			}
 			continue
 		}
@@ -54,16 +53,39 @@ func (e *Engine) Dispatch(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// JobOf parses the manifest a run was planned from.
-func JobOf(r *Run) (*schema.Job, error) {
+// jobOf is the job run r was planned from, parsed once: kept from planning,
+// or parsed from the stored manifest the first time this process needs it
+// (a run planned before a restart, or by another process).
+func (e *Engine) jobOf(r *Run) (*schema.Job, error) {
+	e.mu.Lock()
+	job, ok := e.jobs[r.ID]
+	e.mu.Unlock()
+	if ok {
+		return job, nil
+	}
 	if r.Manifest == "" {
 		return nil, fmt.Errorf("run %s keeps no manifest", r.ID)
 	}
-	return schema.Load(r.JobPath, []byte(r.Manifest))
+	job, err := schema.LoadWithConfig(r.JobPath, []byte(r.Manifest), e.vcfg)
+	if err != nil {
+		return nil, fmt.Errorf("manifest of run %s: %w", r.ID, err)
+	}
+	e.keepJob(r, job)
+	return job, nil
+}
+
+// keepJob keeps the parsed job of an unfinished run until it finishes.
+func (e *Engine) keepJob(r *Run, job *schema.Job) {
+	if job == nil || r.State.Terminal() {
+		return
+	}
+	e.mu.Lock()
+	e.jobs[r.ID] = job
+	e.mu.Unlock()
 }
 
 func (e *Engine) launchFor(r *Run) (Launch, error) {
-	job, err := JobOf(r)
+	job, err := e.jobOf(r)
 	if err != nil {
 		return Launch{}, err
 	}
@@ -102,7 +124,7 @@ func (e *Engine) launch(ctx context.Context, r *Run) error {
 	}
 	r.State, r.Reason, r.QueuePos = StatePending, "starting", 0
 	r.UpdatedAt = e.clock.Now()
-	if err := e.store.UpdateRun(ctx, r, e.names); err != nil {
+	if err := e.runs.UpdateRun(ctx, r, e.names); err != nil {
 		return fmt.Errorf("launch %s: %w", r.ID, err)
 	}
 	e.mu.Lock()
@@ -115,43 +137,16 @@ func (e *Engine) launch(ctx context.Context, r *Run) error {
 	return nil
 }
 
-// Cancel stops a run. Queued and waiting runs end at once; launched runs
-// end when their executor confirms.
-func (e *Engine) Cancel(ctx context.Context, id, reason string) error {
-	r, err := e.store.GetRun(ctx, id)
-	if err != nil {
-		return err
-	}
-	switch {
-	case r.State.Terminal():
-		return nil
-	case r.State.Active():
-		e.mu.Lock()
-		e.cancelReasons[id] = reason
-		e.mu.Unlock()
-		if err := e.exec.Cancel(ctx, id); err != nil && !errors.Is(err, ErrNotFound) {
-			return fmt.Errorf("cancel %s: %w", id, err)
-		} else if errors.Is(err, ErrNotFound) {
-			// Nothing left to stop (another process launched it, or it is
-			// gone): record the cancellation ourselves.
-			return e.finish(ctx, r, Update{State: StateCancelled, Reason: reason, At: e.clock.Now()})
-		}
-		return nil
-	default:
-		return e.finish(ctx, r, Update{State: StateCancelled, Reason: reason, At: e.clock.Now()})
-	}
-}
-
 // Approve lets waiting runs of an untrusted pull request at sha run, still
 // without secrets.
 func (e *Engine) Approve(ctx context.Context, repo string, pr int, sha string) ([]*Run, error) {
-	runs, err := e.store.ListRuns(ctx, RunFilter{Repo: repo, PR: pr, SHA: sha, States: []State{StateWaiting}})
+	runs, err := e.runs.ListRuns(ctx, RunFilter{Repo: repo, PR: pr, SHA: sha, States: []State{StateWaiting}})
 	if err != nil {
 		return nil, err
 	}
 	for _, r := range runs {
 		r.State, r.Reason, r.UpdatedAt = StateQueued, "approved", e.clock.Now()
-		if err := e.store.UpdateRun(ctx, r, e.names); err != nil {
+		if err := e.runs.UpdateRun(ctx, r, e.names); err != nil {
 			return nil, err
 		}
 	}
@@ -162,7 +157,7 @@ func (e *Engine) Approve(ctx context.Context, repo string, pr int, sha string) (
 // Recover follows runs that an earlier process launched: the executor
 // adopts them, or they are marked lost. They are never launched again.
 func (e *Engine) Recover(ctx context.Context) error {
-	runs, err := e.store.ListRuns(ctx, RunFilter{States: []State{StatePending, StateRunning}})
+	runs, err := e.runs.ListRuns(ctx, RunFilter{States: []State{StatePending, StateRunning}})
 	if err != nil {
 		return fmt.Errorf("recover: %w", err)
 	}
@@ -195,80 +190,6 @@ func (e *Engine) Recover(ctx context.Context) error {
 	return nil
 }
 
-// sink receives executor progress for the engine.
-type sink struct{ e *Engine }
-
-func (s sink) Log(ctx context.Context, runID string, p []byte) error {
-	return s.e.store.AppendLog(ctx, runID, p)
-}
-
-func (s sink) Update(ctx context.Context, runID string, u Update) error {
-	r, err := s.e.store.GetRun(ctx, runID)
-	if err != nil {
-		return err
-	}
-	if r.State.Terminal() {
-		return nil // late news of a finished run
-	}
-	if u.At.IsZero() {
-		u.At = s.e.clock.Now()
-	}
-	if u.State.Terminal() {
-		return s.e.finish(ctx, r, u)
-	}
-	if u.State == StateRunning && r.StartedAt.IsZero() {
-		r.StartedAt = u.At
-	}
-	// UpdatedAt is the engine's time: the outbox schedules by it.
-	r.State, r.Reason, r.UpdatedAt = u.State, u.Reason, s.e.clock.Now()
-	return s.e.store.UpdateRun(ctx, r, s.e.names)
-}
-
-// finish records a terminal update, or re-queues the run when an
-// infrastructure failure may be retried.
-func (e *Engine) finish(ctx context.Context, r *Run, u Update) error {
-	if u.At.IsZero() {
-		u.At = e.clock.Now()
-	}
-	if u.State == StateError && u.Retryable {
-		if job, err := JobOf(r); err == nil && r.Attempt <= job.Retries {
-			r.State = StateQueued
-			r.Reason = fmt.Sprintf("retrying after infrastructure failure (attempt %d of %d): %s", r.Attempt+1, job.Retries+1, u.Reason)
-			r.UpdatedAt = e.clock.Now()
-			e.forget(r.ID)
-			e.nudge()
-			return e.store.UpdateRun(ctx, r, e.names)
-		}
-	}
-	e.mu.Lock()
-	if why, ok := e.cancelReasons[r.ID]; ok && u.State == StateCancelled {
-		u.Reason = why
-	}
-	delete(e.cancelReasons, r.ID)
-	e.mu.Unlock()
-	r.State, r.Reason, r.ExitCode = u.State, u.Reason, u.ExitCode
-	if u.Artifacts != nil {
-		r.Artifacts = u.Artifacts
-	}
-	if u.Metrics != nil {
-		r.Metrics = u.Metrics
-	}
-	r.FinishedAt, r.UpdatedAt, r.QueuePos = u.At, e.clock.Now(), 0
-	e.forget(r.ID)
-	if err := e.store.UpdateRun(ctx, r, e.names); err != nil {
-		return fmt.Errorf("finish %s: %w", r.ID, err)
-	}
-	e.log.Info("run finished", "run", r.ID, "job", r.JobName, "state", r.State, "reason", r.Reason)
-	e.nudge()
-	return nil
-}
-
-func (e *Engine) forget(id string) {
-	e.mu.Lock()
-	delete(e.running, id)
-	e.mu.Unlock()
-}
-
 // reportDrain bounds how long WaitIdle waits for reports after the runs
 // ended.
 const reportDrain = 30 * time.Second
@@ -291,7 +212,7 @@ func (e *Engine) WaitIdle(ctx context.Context, ids []string) ([]*Run, error) {
 			e.log.Warn("deliver reports", "err", err)
 		}
 		if done {
-			pending, err := e.store.DueReports(ctx, e.clock.Now().Add(time.Hour), 1)
+			pending, err := e.outbox.DueReports(ctx, e.clock.Now().Add(time.Hour), 1)
 			if err != nil {
 				return nil, err
 			}
@@ -320,7 +241,7 @@ func (e *Engine) allTerminal(ctx context.Context, ids []string) ([]*Run, bool, e
 	runs := make([]*Run, 0, len(ids))
 	done := true
 	for _, id := range ids {
-		r, err := e.store.GetRun(ctx, id)
+		r, err := e.runs.GetRun(ctx, id)
 		if err != nil {
 			return nil, false, err
 		}
@@ -330,52 +251,4 @@ func (e *Engine) allTerminal(ctx context.Context, ids []string) ([]*Run, bool, e
 		}
 	}
 	return runs, done, nil
-}
-
-// CancelRequestKey is the state key through which another process (the
-// CLI) asks the dispatching process to cancel a run; the value is the
-// reason. Only the dispatcher talks to the executor, so only it cancels.
-func CancelRequestKey(id string) string { return "cancel/" + id }
-
-// CancelRequested handles cancel requests left by other processes. It runs
-// every step, so it asks the store once for all open requests instead of
-// once per unfinished run.
-func (e *Engine) CancelRequested(ctx context.Context) error {
-	reqs, err := e.store.StatePrefix(ctx, CancelRequestKey(""))
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for key, reason := range reqs {
-		// Settle the request first: a run that ended meanwhile, or one
-		// whose cancel fails, must not be asked again every second.
-		if err := e.store.PutState(ctx, key, ""); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		id := strings.TrimPrefix(key, CancelRequestKey(""))
-		if err := e.Cancel(ctx, id, reason); err != nil && !errors.Is(err, ErrNotFound) {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// CancelPR cancels the unfinished runs of a pull request (all jobs, or
-// those named), e.g. when it is closed.
-func (e *Engine) CancelPR(ctx context.Context, repo string, pr int, jobs []string, reason string) ([]*Run, error) {
-	runs, err := e.store.ListRuns(ctx, RunFilter{Repo: repo, PR: pr, States: nonTerminal})
-	if err != nil {
-		return nil, err
-	}
-	var out []*Run
-	var errs []error
-	for _, r := range runs {
-		if len(jobs) > 0 && !slices.Contains(jobs, r.JobName) {
-			continue
-		}
-		errs = append(errs, e.Cancel(ctx, r.ID, reason))
-		out = append(out, r)
-	}
-	return out, errors.Join(errs...)
 }

@@ -74,12 +74,19 @@ type Options struct {
 
 // Engine plans, dispatches and reports runs. Its methods are safe for
 // concurrent use; Run drives them on timers, and tests drive the steps
-// (PollOnce, Dispatch, DeliverReports, Cron) directly.
+// (PollRepo, Dispatch, DeliverReports, Cron) directly.
 type Engine struct {
-	cfg       *schema.Config
-	prs       PRInspector
-	vcfg      *schema.Config
-	store     Store
+	cfg  *schema.Config
+	prs  PRInspector
+	vcfg *schema.Config
+	// The store, by the part of the engine that uses it.
+	runs    RunStore
+	polls   PollStore
+	crons   CronStore
+	cancels CancelInbox
+	logs    LogAppender
+	outbox  OutboxStore
+
 	exec      Executor
 	reporters []Reporter
 	names     []string
@@ -95,6 +102,9 @@ type Engine struct {
 	order []string
 	// running holds run IDs launched by this process and not yet terminal.
 	running map[string]*Run
+	// jobs are the parsed jobs of unfinished runs, by run ID, so a run's
+	// manifest is parsed and validated once, not at every launch and retry.
+	jobs map[string]*schema.Job
 	// wake nudges the dispatcher and waiters.
 	wake chan struct{}
 	// cancelReasons keeps why a launched run is being cancelled until its
@@ -107,25 +117,33 @@ type Engine struct {
 	planMu sync.Mutex
 }
 
+// repoState is what the engine knows of a watched repository. Guarded by
+// Engine.mu; recordPoll alone sets the poll outcome (lastErr, failures,
+// failingSince, nextPoll).
 type repoState struct {
 	*Repo
 	// lastErr is the latest poll error, shown by `gitlaunch runs`/status.
-	lastErr  error
-	failures int
-	nextPoll time.Time
-	head     string            // default branch seen at the last poll
-	refs     map[string]string // last seen refs
+	lastErr      error
+	failures     int
+	failingSince time.Time
+	nextPoll     time.Time
+	// pollRequests counts PollNow calls (see recordPoll).
+	pollRequests uint64
+	head         string            // default branch seen at the last poll
+	refs         map[string]string // last seen refs
 	// planned are the refs whose changes were planned (what the store
-	// holds under refsKey); nil until read from the store.
+	// keeps as PlannedRefs); nil until read from the store.
 	planned   map[string]string
 	schedules []*scheduleEntry
+	// schedulesAt is the commit the schedules were loaded from.
+	schedulesAt string
 }
 
 // New checks opts and returns an engine. Nothing starts until Run or a step
 // method is called.
 func New(opts Options) (*Engine, error) {
 	if opts.Store == nil || opts.Executor == nil || opts.Render == nil {
-		return nil, errors.New("sync: store, executor and render are required")
+		return nil, errors.New("engine: store, executor and render are required")
 	}
 	cfg := opts.Config
 	if cfg == nil {
@@ -135,7 +153,12 @@ func New(opts Options) (*Engine, error) {
 		cfg:           cfg,
 		vcfg:          opts.ValidateWith,
 		prs:           opts.PRs,
-		store:         opts.Store,
+		runs:          opts.Store,
+		polls:         opts.Store,
+		crons:         opts.Store,
+		cancels:       opts.Store,
+		logs:          opts.Store,
+		outbox:        opts.Store,
 		exec:          opts.Executor,
 		reporters:     opts.Reporters,
 		render:        opts.Render,
@@ -143,6 +166,7 @@ func New(opts Options) (*Engine, error) {
 		log:           opts.Logger,
 		repos:         map[string]*repoState{},
 		running:       map[string]*Run{},
+		jobs:          map[string]*schema.Job{},
 		cancelReasons: map[string]string{},
 		wake:          make(chan struct{}, 1),
 	}
@@ -171,10 +195,10 @@ func New(opts Options) (*Engine, error) {
 	}
 	// A repository that failed before a restart is still failing as far
 	// as anyone knows; its first good poll clears the stored error.
-	if stored, err := RepoErrors(context.Background(), e.store); err == nil {
-		for name, msg := range stored {
-			if rs, ok := e.repos[name]; ok {
-				rs.lastErr = errors.New(msg)
+	if stored, err := e.polls.PollErrors(context.Background()); err == nil {
+		for _, pe := range stored {
+			if rs, ok := e.repos[pe.Repo]; ok {
+				rs.lastErr, rs.failingSince = errors.New(pe.String()), pe.Since
 			}
 		}
 	}
@@ -193,12 +217,12 @@ func firstPositive(vs ...int) int {
 // AddRepo starts watching r.
 func (e *Engine) AddRepo(r *Repo) error {
 	if r.Name == "" || r.Source == nil {
-		return errors.New("sync: a repository needs a name and a source")
+		return errors.New("engine: a repository needs a name and a source")
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if _, ok := e.repos[r.Name]; ok {
-		return fmt.Errorf("sync: repository %q is watched twice", r.Name)
+		return fmt.Errorf("engine: repository %q is watched twice", r.Name)
 	}
 	e.repos[r.Name] = &repoState{Repo: r}
 	e.order = append(e.order, r.Name)
@@ -301,6 +325,7 @@ func (e *Engine) PollNow(name string) bool {
 	rs, ok := e.repos[name]
 	if ok {
 		rs.nextPoll = time.Time{}
+		rs.pollRequests++
 	}
 	e.mu.Unlock()
 	if ok {
@@ -320,6 +345,3 @@ func (e *Engine) RepoByGitHub(fullName string) (*Repo, bool) {
 	}
 	return nil, false
 }
-
-// Store is the engine's run store, for read-only views (reports, pages).
-func (e *Engine) Store() Store { return e.store }

@@ -3,11 +3,13 @@ package engine_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -72,6 +74,16 @@ func (c checkouter) Checkout(ctx context.Context, _, sha, dest string) error {
 type harnessOpts struct {
 	maxRuns int
 	cfg     *schema.Config
+	// wrap, when set, stands between the engine and the git source.
+	wrap      func(engine.Source) engine.Source
+	pollEvery time.Duration
+	prs       engine.PRInspector
+	github    string // the repository's owner/name on GitHub
+	// validate checks manifests against cfg's tables and defaults (an
+	// admin's config was given).
+	validate bool
+	// rendered, when set, sees each job the engine renders a Pod for.
+	rendered func(*schema.Job, *engine.Run)
 }
 
 func newHarness(t testing.TB, remote *gittest.Remote, dir string, o harnessOpts) *harness {
@@ -107,11 +119,23 @@ func newHarness(t testing.TB, remote *gittest.Remote, dir string, o harnessOpts)
 	}
 	h := &harness{t: t, remote: remote, dir: dir, store: st, out: &syncBuffer{}, exec: exec, src: src,
 		clock: &fakeClock{now: time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)}}
+	var source engine.Source = src
+	if o.wrap != nil {
+		source = o.wrap(src)
+	}
+	var validateWith *schema.Config
+	if o.validate {
+		validateWith = cfg
+	}
 	h.eng, err = engine.New(engine.Options{
-		Config: cfg, Store: st, Executor: exec, Clock: h.clock,
+		Config: cfg, Store: st, Executor: exec, Clock: h.clock, ValidateWith: validateWith,
 		Reporters: []engine.Reporter{console.New(h.out)}, MaxRuns: o.maxRuns,
-		Repos: []*engine.Repo{{Name: "models", URL: remote.URL, Source: src}},
+		PollInterval: o.pollEvery, PRs: o.prs,
+		Repos: []*engine.Repo{{Name: "models", URL: remote.URL, Source: source, GitHub: o.github}},
 		Render: func(job *schema.Job, r *engine.Run) (*corev1.Pod, error) {
+			if o.rendered != nil {
+				o.rendered(job, r)
+			}
 			return render.Pod(job, render.RunContext{RunID: r.ID, Repo: r.Repo, RepoURL: r.RepoURL, SHA: r.SHA, Ref: r.Ref,
 				Branch: r.Branch, PR: r.PR, Trigger: string(r.Trigger), Untrusted: r.Untrusted, Attempt: max(r.Attempt, 1)}, cfg, base)
 		},
@@ -496,9 +520,8 @@ func TestUnreachableRemoteIsVisibleAndBacksOff(t *testing.T) {
 	if _, err := h.eng.PollRepo(ctx, "dead"); err == nil {
 		t.Fatal("polling an unreachable remote succeeded")
 	}
-	errs, err := engine.RepoErrors(ctx, h.store)
-	if err != nil || !strings.Contains(errs["dead"], "next try") {
-		t.Fatalf("repo errors = %v, %v", errs, err)
+	if errs := pollErrors(t, h.store); !strings.Contains(errs["dead"], "next try") {
+		t.Fatalf("poll errors = %v", errs)
 	}
 	if h.eng.RepoError("dead") == nil {
 		t.Error("RepoError is nil after a failed poll")
@@ -507,6 +530,21 @@ func TestUnreachableRemoteIsVisibleAndBacksOff(t *testing.T) {
 	if runs := h.poll(); len(runs) != 1 {
 		t.Fatalf("healthy repo planned %d runs", len(runs))
 	}
+}
+
+// pollErrors is what `gitlaunch runs` warns about: each failing
+// repository's stored poll error.
+func pollErrors(t *testing.T, st *store.Store) map[string]string {
+	t.Helper()
+	list, err := st.PollErrors(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, pe := range list {
+		out[pe.Repo] = pe.String()
+	}
+	return out
 }
 
 func TestRepoErrorClearsAfterRestart(t *testing.T) {
@@ -519,7 +557,7 @@ func TestRepoErrorClearsAfterRestart(t *testing.T) {
 	if _, err := h1.eng.PollRepo(ctx, "models"); err == nil {
 		t.Fatal("a poll without the token succeeded")
 	}
-	if errs, _ := engine.RepoErrors(ctx, h1.store); errs["models"] == "" {
+	if errs := pollErrors(t, h1.store); errs["models"] == "" {
 		t.Fatalf("no stored error: %v", errs)
 	}
 	h1.exec.Close()
@@ -532,7 +570,7 @@ func TestRepoErrorClearsAfterRestart(t *testing.T) {
 		t.Error("a restarted engine forgot the stored poll error")
 	}
 	h2.wait(h2.poll()...)
-	if errs, _ := engine.RepoErrors(ctx, h2.store); len(errs) != 0 {
+	if errs := pollErrors(t, h2.store); len(errs) != 0 {
 		t.Errorf("the recovered repository still shows an error: %v", errs)
 	}
 }
@@ -560,7 +598,7 @@ func TestCancelRequestFromAnotherProcess(t *testing.T) {
 	h.wait(fast)
 	// The CLI asks through the store; only the dispatching engine acts.
 	for _, r := range []*engine.Run{slow, fast} {
-		if err := h.store.PutState(ctx, engine.CancelRequestKey(r.ID), "asked by bob"); err != nil {
+		if err := h.store.RequestCancel(ctx, engine.CancelRequest{RunID: r.ID, Reason: "asked by bob", By: "bob"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -574,20 +612,35 @@ func TestCancelRequestFromAnotherProcess(t *testing.T) {
 	if got[1].State != engine.StateSucceeded {
 		t.Errorf("a request for a finished run changed it: %s", got[1].State)
 	}
-	if left, _ := h.store.StatePrefix(ctx, engine.CancelRequestKey("")); len(left) != 0 {
-		t.Errorf("requests not settled: %v", left)
+	if left, err := h.store.TakeCancelRequests(ctx); err != nil || len(left) != 0 {
+		t.Errorf("requests not settled: %v, %v", left, err)
 	}
 }
 
-// countingStore is the real store, counting state writes.
+// countingStore is the real store, counting writes of the engine's state.
 type countingStore struct {
 	*store.Store
 	puts int
 }
 
-func (c *countingStore) PutState(ctx context.Context, k, v string) error {
+func (c *countingStore) SavePlannedRefs(ctx context.Context, repo string, refs map[string]string) error {
 	c.puts++
-	return c.Store.PutState(ctx, k, v)
+	return c.Store.SavePlannedRefs(ctx, repo, refs)
+}
+
+func (c *countingStore) PutPollError(ctx context.Context, e engine.PollError) error {
+	c.puts++
+	return c.Store.PutPollError(ctx, e)
+}
+
+func (c *countingStore) DeletePollError(ctx context.Context, repo string) error {
+	c.puts++
+	return c.Store.DeletePollError(ctx, repo)
+}
+
+func (c *countingStore) PutCronSlot(ctx context.Context, k engine.CronKey, last time.Time) error {
+	c.puts++
+	return c.Store.PutCronSlot(ctx, k, last)
 }
 
 func TestUnchangedPollTouchesNoState(t *testing.T) {
@@ -623,5 +676,108 @@ func TestUnchangedPollTouchesNoState(t *testing.T) {
 	}
 	if cs.puts == before {
 		t.Error("a changed ref was not stored")
+	}
+}
+
+// TestJobParsedOnceWithTheAdminsConfig: a job may leave out image when the
+// admin's config has a default one. The run launches with the job parsed
+// at planning, and after a restart with the stored manifest parsed under
+// the same config: never with a config-less parse that refuses it.
+func TestJobParsedOnceWithTheAdminsConfig(t *testing.T) {
+	remote := gittest.NewRemote(t)
+	remote.Commit(t, "main", map[string]string{
+		"a/job.yaml": "apiVersion: gitlaunch.dev/v1\nkind: Job\nname: a\ncommand: 'true'\n",
+	}, "no image")
+	cfg, err := schema.LoadConfig("gitlaunch.yaml", []byte("apiVersion: gitlaunch.dev/v1\nkind: Config\ndefaults: {image: busybox}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	launched := map[string]*schema.Job{}
+	h := newHarness(t, remote, "", harnessOpts{cfg: cfg, validate: true, rendered: func(j *schema.Job, r *engine.Run) {
+		mu.Lock()
+		launched[r.ID] = j
+		mu.Unlock()
+	}})
+	runs := h.poll()
+	kept := engine.KeptJob(h.eng, runs[0].ID)
+	if kept == nil || kept.Name != "a" {
+		t.Fatalf("planning kept %+v, want the parsed job", kept)
+	}
+	if r := h.wait(runs...)[0]; r.State != engine.StateSucceeded {
+		t.Fatalf("run planned here: %s (%s)", r.State, r.Reason)
+	}
+	mu.Lock()
+	if launched[runs[0].ID] != kept {
+		t.Error("the launch parsed the manifest again instead of using the job parsed at planning")
+	}
+	mu.Unlock()
+	if j := engine.KeptJob(h.eng, runs[0].ID); j != nil {
+		t.Error("the job of a finished run is still kept")
+	}
+
+	// Planned by one process, launched by the next.
+	dir := t.TempDir()
+	h1 := newHarness(t, remote, dir, harnessOpts{cfg: cfg, validate: true, maxRuns: 1})
+	remote.Commit(t, "main", map[string]string{"a/x": "1"}, "change")
+	runs = h1.poll()
+	if len(runs) != 1 || runs[0].State != engine.StateQueued {
+		t.Fatalf("planned %+v", runs)
+	}
+	h1.exec.Close()
+	h1.store.Close()
+	h2 := newHarness(t, remote, dir, harnessOpts{cfg: cfg, validate: true})
+	if r := h2.wait(runs...)[0]; r.State != engine.StateSucceeded {
+		t.Fatalf("run planned before a restart: %s (%s)", r.State, r.Reason)
+	}
+}
+
+// TestRetryUsesTheKeptJob: a run whose process is killed from outside (an
+// infrastructure failure: no exit status) is retried as its job's retries
+// allow, and every attempt renders the job parsed at planning.
+func TestRetryUsesTheKeptJob(t *testing.T) {
+	remote := gittest.NewRemote(t)
+	marker := filepath.Join(t.TempDir(), "first-attempt")
+	remote.Commit(t, "main", map[string]string{
+		"flaky/job.yaml": job("flaky", "if [ ! -e "+marker+" ]; then touch "+marker+"; sleep 2; fi; echo ok", "retries: 1\n"),
+	}, "flaky")
+	var mu sync.Mutex
+	var rendered []*schema.Job
+	h := newHarness(t, remote, "", harnessOpts{rendered: func(j *schema.Job, _ *engine.Run) {
+		mu.Lock()
+		rendered = append(rendered, j)
+		mu.Unlock()
+	}})
+	ctx := context.Background()
+	runs := h.poll()
+	kept := engine.KeptJob(h.eng, runs[0].ID)
+	if err := h.eng.Dispatch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Once the first attempt runs, kill its wrapper, which would have
+	// recorded the exit status.
+	deadline := time.Now().Add(30 * time.Second)
+	var pid int
+	for pid == 0 && time.Now().Before(deadline) {
+		if _, err := os.Stat(marker); err == nil {
+			b, _ := os.ReadFile(filepath.Join(h.dir, "runs", runs[0].ID, "pid"))
+			fmt.Sscanf(string(b), "pid=%d", &pid)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if pid == 0 {
+		t.Fatal("the first attempt did not start")
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	r := h.wait(runs...)[0]
+	if r.State != engine.StateSucceeded || r.Attempt != 2 {
+		t.Fatalf("run: %s after %d attempts (%s), want succeeded after 2", r.State, r.Attempt, r.Reason)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(rendered) != 2 || rendered[0] != kept || rendered[1] != kept {
+		t.Errorf("attempts rendered %d jobs; want the planned job twice", len(rendered))
 	}
 }

@@ -2,255 +2,14 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
-	"math/rand/v2"
 	"path"
 	"slices"
 	"sort"
-	"strconv"
-	"strings"
-	"time"
 
 	"github.com/gitlaunch/gitlaunch/schema"
 )
-
-// PollRepo polls one repository and plans runs for what changed. On first
-// sight of a repository its branch heads count as pushed (a new user sees
-// their jobs run at once), never its history, and pull request refs are
-// only remembered: on GitHub refs/pull/N/head stays forever, also for
-// closed pull requests, so running them all would replay history.
-func (e *Engine) PollRepo(ctx context.Context, name string) ([]*Run, error) {
-	e.mu.Lock()
-	rs, ok := e.repos[name]
-	e.mu.Unlock()
-	if !ok {
-		return nil, fmt.Errorf("poll: repository %q is not watched", name)
-	}
-	snap, err := rs.Source.Poll(ctx)
-	now := e.clock.Now()
-	e.mu.Lock()
-	if err != nil {
-		rs.failures++
-		rs.lastErr = err
-		rs.nextPoll = now.Add(backoff(rs.failures, e.pollEvery, 10*time.Minute))
-		next := rs.nextPoll
-		e.mu.Unlock()
-		msg := fmt.Sprintf("%v (since %s; next try %s)", err, now.UTC().Format(time.RFC3339), next.UTC().Format(time.RFC3339))
-		if serr := e.setRepoError(ctx, name, msg); serr != nil {
-			e.log.Warn("store repo error", "repo", name, "err", serr)
-		}
-		return nil, fmt.Errorf("poll %s: %w", name, err)
-	}
-	hadErr := rs.lastErr != nil
-	rs.failures, rs.lastErr = 0, nil
-	rs.nextPoll = now.Add(e.pollEvery)
-	e.mu.Unlock()
-	if hadErr {
-		if err := e.setRepoError(ctx, name, ""); err != nil {
-			e.log.Warn("store repo error", "repo", name, "err", err)
-		}
-	}
-
-	// The refs already planned for: read from the store once, then kept
-	// in memory, so an unchanged poll (the common case, for every
-	// repository every interval) costs no store I/O.
-	e.mu.Lock()
-	old := rs.planned
-	e.mu.Unlock()
-	seen := old != nil
-	if !seen {
-		if old, seen, err = e.loadRefs(ctx, name); err != nil {
-			return nil, err
-		}
-	}
-	head := rs.DefaultBranch
-	if head == "" {
-		head = snap.Head
-	}
-	events := diffRefs(name, head, old, seen, snap.Refs)
-
-	var planned []*Run
-	var errs []error
-	var retry []string
-	// Deleted refs: what still waits or runs there has lost its reason.
-	for ref := range old {
-		if _, ok := snap.Refs[ref]; !ok {
-			if err := e.cancelRef(ctx, name, ref, "ref "+ref+" was deleted"); err != nil {
-				errs = append(errs, err)
-			}
-		}
-	}
-	for _, ev := range events {
-		if ev.Trigger == TriggerPullRequest && e.prs != nil && rs.GitHub != "" {
-			info, err := e.prs.InspectPR(ctx, rs.Repo, ev.PR, ev.After)
-			if err != nil {
-				// Forget we saw it, so the next poll asks again.
-				errs = append(errs, fmt.Errorf("pull request #%d: %w", ev.PR, err))
-				retry = append(retry, ev.Ref)
-				continue
-			}
-			if !info.Open {
-				continue
-			}
-			ev.Base, ev.Branch, ev.Untrusted = info.Base, info.Branch, !info.Trusted
-			if b := snap.Refs["refs/heads/"+info.Base]; b != "" {
-				ev.Before = b
-			}
-		}
-		runs, err := e.Submit(ctx, ev)
-		if err != nil {
-			errs = append(errs, err)
-		}
-		planned = append(planned, runs...)
-	}
-	seenRefs := snap.Refs
-	if len(retry) > 0 {
-		seenRefs = maps.Clone(snap.Refs)
-		for _, ref := range retry {
-			if prev, ok := old[ref]; ok {
-				seenRefs[ref] = prev
-			} else {
-				delete(seenRefs, ref)
-			}
-		}
-	}
-	headRef := "refs/heads/" + head
-	e.mu.Lock()
-	prevHead := rs.refs[headRef]
-	rs.head = head
-	rs.refs = snap.Refs
-	e.mu.Unlock()
-	if sha := snap.Refs[headRef]; sha != "" && (sha != prevHead || rs.schedules == nil) {
-		if err := e.loadSchedules(ctx, rs, sha); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	var keep map[string]string // nil: read the store again next time
-	if seen {
-		keep = old
-	}
-	if !seen || !maps.Equal(old, seenRefs) {
-		if err := e.saveRefs(ctx, name, seenRefs); err != nil {
-			errs = append(errs, err)
-		} else {
-			keep = seenRefs
-		}
-	}
-	e.mu.Lock()
-	rs.planned = keep
-	e.mu.Unlock()
-	return planned, errors.Join(errs...)
-}
-
-// diffRefs turns the change between two ref sets into events, sorted by
-// ref so that planning is deterministic.
-func diffRefs(repo, head string, old map[string]string, seen bool, refs map[string]string) []Event {
-	var evs []Event
-	for ref, sha := range refs {
-		prev, had := old[ref]
-		if had && prev == sha {
-			continue
-		}
-		if b := BranchOf(ref); b != "" {
-			before := prev
-			if !seen {
-				before = ""
-			}
-			evs = append(evs, Event{Repo: repo, Trigger: TriggerPush, Ref: ref, Branch: b, Before: before, After: sha, Key: ref})
-			continue
-		}
-		if n, ok := PullNumber(ref); ok && seen {
-			evs = append(evs, Event{Repo: repo, Trigger: TriggerPullRequest, Ref: ref, PR: n, Base: head,
-				Before: refs["refs/heads/"+head], After: sha, Key: ref})
-		}
-	}
-	sort.Slice(evs, func(i, j int) bool { return evs[i].Ref < evs[j].Ref })
-	return evs
-}
-
-// PullNumber parses refs/pull/N/head.
-func PullNumber(ref string) (int, bool) {
-	rest, ok := strings.CutPrefix(ref, "refs/pull/")
-	if !ok {
-		return 0, false
-	}
-	num, ok := strings.CutSuffix(rest, "/head")
-	if !ok {
-		return 0, false
-	}
-	n, err := strconv.Atoi(num)
-	return n, err == nil && n > 0
-}
-
-func refsKey(repo string) string { return "refs/" + repo }
-
-// RepoErrorsKey is the state key holding a JSON object that maps each
-// repository whose last poll failed to the error, for `gitlaunch runs`.
-const RepoErrorsKey = "repo-errors"
-
-// RepoErrors reads the poll errors recorded in a store.
-func RepoErrors(ctx context.Context, st Store) (map[string]string, error) {
-	v, ok, err := st.GetState(ctx, RepoErrorsKey)
-	if err != nil || !ok || v == "" {
-		return map[string]string{}, err
-	}
-	m := map[string]string{}
-	if err := json.Unmarshal([]byte(v), &m); err != nil {
-		return nil, fmt.Errorf("stored repo errors: %w", err)
-	}
-	return m, nil
-}
-
-func (e *Engine) setRepoError(ctx context.Context, repo, msg string) error {
-	m, err := RepoErrors(ctx, e.store)
-	if err != nil {
-		m = map[string]string{}
-	}
-	if msg == "" {
-		delete(m, repo)
-	} else {
-		m[repo] = msg
-	}
-	b, err := json.Marshal(m)
-	if err != nil {
-		return err
-	}
-	return e.store.PutState(ctx, RepoErrorsKey, string(b))
-}
-
-func (e *Engine) loadRefs(ctx context.Context, repo string) (map[string]string, bool, error) {
-	v, ok, err := e.store.GetState(ctx, refsKey(repo))
-	if err != nil || !ok {
-		return map[string]string{}, false, err
-	}
-	m := map[string]string{}
-	if err := json.Unmarshal([]byte(v), &m); err != nil {
-		return nil, false, fmt.Errorf("stored refs of %s: %w", repo, err)
-	}
-	return m, true, nil
-}
-
-func (e *Engine) saveRefs(ctx context.Context, repo string, refs map[string]string) error {
-	b, err := json.Marshal(refs)
-	if err != nil {
-		return err
-	}
-	return e.store.PutState(ctx, refsKey(repo), string(b))
-}
-
-// backoff is exponential with full jitter: a flapping remote is retried
-// soon, a dead one rarely, and many repositories never retry in lockstep.
-func backoff(failures int, base, max time.Duration) time.Duration {
-	d := base
-	for i := 1; i < failures && d < max; i++ {
-		d *= 2
-	}
-	d = min(d, max)
-	return d/2 + rand.N(d/2+1)
-}
 
 // Submit plans the runs an event asks for and stores them. Runs already
 // planned for the same identity are returned as they are: a duplicate
@@ -412,6 +171,7 @@ func (e *Engine) planJob(ctx context.Context, repo *Repo, ev Event, head string,
 	if err != nil || created == nil {
 		return created, err
 	}
+	e.keepJob(created, pj.job)
 	if pj.job.Concurrency.CancelSuperseded {
 		if err := e.cancelSuperseded(ctx, created); err != nil {
 			return created, err
@@ -423,12 +183,12 @@ func (e *Engine) planJob(ctx context.Context, repo *Repo, ev Event, head string,
 // create stores r unless its identity is known; either way it returns the
 // stored run.
 func (e *Engine) create(ctx context.Context, r *Run) (*Run, error) {
-	created, err := e.store.CreateRun(ctx, r, e.names)
+	created, err := e.runs.CreateRun(ctx, r, e.names)
 	if err != nil {
 		return nil, fmt.Errorf("store run %s: %w", r.ID, err)
 	}
 	if !created {
-		return e.store.GetRun(ctx, r.ID)
+		return e.runs.GetRun(ctx, r.ID)
 	}
 	e.log.Info("run planned", "run", r.ID, "repo", r.Repo, "job", r.JobName, "sha", ShortSHA(r.SHA), "trigger", r.Trigger, "state", r.State)
 	return r, nil
@@ -481,38 +241,4 @@ func branchMatches(globs []string, branch, defaultBranch string) bool {
 		}
 	}
 	return false
-}
-
-// cancelSuperseded cancels older runs of the same job on the same branch or
-// pull request.
-func (e *Engine) cancelSuperseded(ctx context.Context, r *Run) error {
-	if r.Trigger != TriggerPush && r.Trigger != TriggerPullRequest {
-		return nil
-	}
-	olds, err := e.store.ListRuns(ctx, RunFilter{Repo: r.Repo, JobPath: r.JobPath, Ref: r.Ref, States: nonTerminal})
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, o := range olds {
-		if o.ID == r.ID || o.SHA == r.SHA || o.CreatedAt.After(r.CreatedAt) {
-			continue
-		}
-		errs = append(errs, e.Cancel(ctx, o.ID, "superseded by "+ShortSHA(r.SHA)))
-	}
-	return errors.Join(errs...)
-}
-
-var nonTerminal = []State{StateQueued, StateWaiting, StatePending, StateRunning}
-
-func (e *Engine) cancelRef(ctx context.Context, repo, ref, reason string) error {
-	runs, err := e.store.ListRuns(ctx, RunFilter{Repo: repo, Ref: ref, States: nonTerminal})
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, r := range runs {
-		errs = append(errs, e.Cancel(ctx, r.ID, reason))
-	}
-	return errors.Join(errs...)
 }

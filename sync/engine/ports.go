@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"errors"
-	"io"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -93,63 +92,6 @@ type Executor interface {
 	Cancel(ctx context.Context, runID string) error
 }
 
-// ---- Store: run history, logs, outbox (sync/store) ----
-
-// RunFilter selects runs; zero fields match everything.
-type RunFilter struct {
-	Repo    string
-	JobPath string
-	Ref     string
-	PR      int
-	SHA     string
-	States  []State
-	Limit   int // newest first; 0 = no limit
-}
-
-// OutboxItem is a report still to deliver: reporter Reporter must be told
-// that run RunID reached State.
-type OutboxItem struct {
-	ID       int64
-	Reporter string
-	RunID    string
-	State    State
-	Attempts int
-	NextAt   time.Time
-	LastErr  string
-}
-
-// Store keeps runs, their transitions and logs, and the report outbox.
-type Store interface {
-	// CreateRun inserts r unless a run with r.ID exists; created says which.
-	// A created run records its initial Transition ("" → r.State) and
-	// enqueues an outbox item for each reporter, in the same transaction.
-	CreateRun(ctx context.Context, r *Run, reporters []string) (created bool, err error)
-	GetRun(ctx context.Context, id string) (*Run, error)
-	ListRuns(ctx context.Context, f RunFilter) ([]*Run, error)
-	// UpdateRun saves r; when r.State differs from the stored state it
-	// records a Transition and enqueues an outbox item for each reporter
-	// in the same transaction.
-	UpdateRun(ctx context.Context, r *Run, reporters []string) error
-	Transitions(ctx context.Context, runID string) ([]Transition, error)
-
-	AppendLog(ctx context.Context, runID string, p []byte) error
-	// OpenLog reads the log from byte offset off.
-	OpenLog(ctx context.Context, runID string, off int64) (io.ReadCloser, error)
-	LogSize(ctx context.Context, runID string) (int64, error)
-
-	DueReports(ctx context.Context, now time.Time, limit int) ([]OutboxItem, error)
-	MarkDelivered(ctx context.Context, id int64) error
-	MarkFailed(ctx context.Context, id int64, err error, next time.Time) error
-
-	// Get/PutState keep small engine values (last seen refs per repo, last
-	// cron slot per schedule) across restarts.
-	GetState(ctx context.Context, key string) (string, bool, error)
-	PutState(ctx context.Context, key, value string) error
-	// StatePrefix returns the non-empty values under keys starting with
-	// prefix.
-	StatePrefix(ctx context.Context, prefix string) (map[string]string, error)
-}
-
 // ---- Reporter: tells people about runs (console, sync/github) ----
 
 // Reporter delivers a run's current state somewhere people look. Report is
@@ -157,4 +99,22 @@ type Store interface {
 type Reporter interface {
 	Name() string
 	Report(ctx context.Context, r *Run) error
+}
+
+// EveryStateReporter is a Reporter that wants to be told every state a run
+// went through, also those the run has already left when the report is
+// delivered (a console is a log of what happened). A plain Reporter is told
+// only a run's current state; older outbox items are settled without a
+// call.
+type EveryStateReporter interface {
+	Reporter
+	EveryState() bool
+}
+
+// RetryAfterError is an error from Reporter.Report that knows when trying
+// again can succeed (a rate limit's Retry-After). The outbox does not retry
+// before then; it finds one with errors.As.
+type RetryAfterError interface {
+	error
+	RetryAfter() time.Time
 }

@@ -1,10 +1,3 @@
-// Package engine is gitlaunch's engine: the event, run and state types, the
-// planner that turns git changes and schedules into runs, and the dispatcher
-// that launches them through an Executor and reports them through the
-// store's outbox. Adapters live in sub-packages (git, local, kube, github,
-// store, web); they speak only the types declared here and never import
-// each other. Interfaces are declared here, by their consumer, and stay
-// narrow.
 package engine
 
 import (

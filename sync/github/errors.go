@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/gitlaunch/gitlaunch/sync/engine"
 	gh "github.com/google/go-github/v60/github"
 )
 
@@ -25,9 +26,11 @@ func (e *RetryAfterError) Error() string {
 
 func (e *RetryAfterError) Unwrap() error { return e.Err }
 
-// RetryAfter returns At. The engine can honour it without importing this
-// package: errors.As(err, &x) with x of type interface{ RetryAfter() time.Time }.
+// RetryAfter returns At; it makes the error an engine.RetryAfterError, so
+// the outbox waits until At without importing this package.
 func (e *RetryAfterError) RetryAfter() time.Time { return e.At }
+
+var _ engine.RetryAfterError = (*RetryAfterError)(nil)
 
 // RetryAt returns when err says to retry, and whether it says so.
 func RetryAt(err error) (time.Time, bool) {

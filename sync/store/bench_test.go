@@ -96,3 +96,34 @@ func BenchmarkReadLog(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSavePlannedRefs saves the planned refs of a repository with
+// 5000 refs (a GitHub repository keeps one per pull request ever opened)
+// after a poll that changed none (the floor: the diff's read), one (a push)
+// or all of them.
+func BenchmarkSavePlannedRefs(b *testing.B) {
+	const n = 5000
+	for _, changed := range []int{0, 1, n} {
+		b.Run(fmt.Sprintf("changed=%d", changed), func(b *testing.B) {
+			ctx := context.Background()
+			s := openTest(b)
+			refs := make(map[string]string, n)
+			for i := range n {
+				refs[fmt.Sprintf("refs/pull/%d/head", i+1)] = fmt.Sprintf("%040d", i)
+			}
+			if err := s.SavePlannedRefs(ctx, "demo", refs); err != nil {
+				b.Fatal(err)
+			}
+			round := 0
+			for b.Loop() {
+				round++
+				for i := range changed {
+					refs[fmt.Sprintf("refs/pull/%d/head", i+1)] = fmt.Sprintf("%020d%020d", round, i)
+				}
+				if err := s.SavePlannedRefs(ctx, "demo", refs); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -20,7 +20,7 @@ const maxCandidates = 10
 
 // FindRun resolves a full run ID or a unique prefix of at least MinPrefix
 // characters, as people type them on the command line. No match wraps
-// sync.ErrNotFound; several wrap ErrAmbiguous and list the candidates.
+// engine.ErrNotFound; several wrap ErrAmbiguous and list the candidates.
 func (s *Store) FindRun(ctx context.Context, prefix string) (*engine.Run, error) {
 	if len(prefix) < MinPrefix {
 		return nil, fmt.Errorf("run ID prefix %q is too short: give at least %d characters", prefix, MinPrefix)

@@ -15,7 +15,7 @@ const MaxChunk = 256 << 10
 
 // AppendLog appends p to the run's log and persists it before returning.
 // Callers batch small writes; each call costs one transaction. The run must
-// exist (else an error wrapping sync.ErrNotFound).
+// exist (else an error wrapping engine.ErrNotFound).
 func (s *Store) AppendLog(ctx context.Context, runID string, p []byte) error {
 	if len(p) == 0 {
 		return nil

@@ -14,7 +14,7 @@ var ErrSchemaTooNew = errors.New("database schema is newer than this gitlaunch")
 // migrations are the schema steps in order; PRAGMA user_version counts how
 // many a database has applied. Append new steps; never edit a released one.
 var migrations = []string{
-	// 1: runs, transitions, logs, outbox, kv.
+	// 1: runs, transitions, logs, outbox, kv (now only legacy cron slots).
 	`
 CREATE TABLE runs (
 	id         TEXT PRIMARY KEY,
@@ -73,6 +73,72 @@ CREATE TABLE kv (
 	key   TEXT PRIMARY KEY,
 	value TEXT NOT NULL
 ) STRICT;
+`,
+	// 2: the engine's state in tables of its own instead of kv keys composed
+	// of strings, carried over from kv. Schedules' last slots stay in kv
+	// until the schedule is next handled (see legacyCronKey): their keys
+	// cannot be split back into their parts.
+	`
+-- A repository whose planned refs were saved, possibly none: a repository
+-- without a row is new to the engine.
+CREATE TABLE planned_repos (
+	repo TEXT PRIMARY KEY
+) STRICT;
+CREATE TABLE planned_refs (
+	repo TEXT NOT NULL REFERENCES planned_repos (repo) ON DELETE CASCADE,
+	ref  TEXT NOT NULL,
+	sha  TEXT NOT NULL,
+	PRIMARY KEY (repo, ref)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE poll_errors (
+	repo     TEXT PRIMARY KEY,
+	err      TEXT NOT NULL,
+	since    INTEGER, -- Unix ns; NULL = unknown
+	next_try INTEGER
+) STRICT;
+
+CREATE TABLE cron_slots (
+	repo      TEXT NOT NULL,
+	job_path  TEXT NOT NULL,
+	branch    TEXT NOT NULL,
+	timezone  TEXT NOT NULL,
+	spec      TEXT NOT NULL,
+	last_slot INTEGER NOT NULL,
+	PRIMARY KEY (repo, job_path, branch, timezone, spec)
+) STRICT, WITHOUT ROWID;
+
+-- Other processes (the CLI) ask the dispatching process to cancel runs.
+CREATE TABLE cancel_requests (
+	id           INTEGER PRIMARY KEY,
+	run_id       TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+	reason       TEXT NOT NULL,
+	requested_by TEXT NOT NULL,
+	requested_at INTEGER NOT NULL,
+	taken_at     INTEGER
+) STRICT;
+CREATE INDEX cancel_requests_open ON cancel_requests (id) WHERE taken_at IS NULL;
+
+-- Version 1 kept refs/<repo> and repo-errors as JSON objects; a value that
+-- is not one is dropped (json_each reads '{}' instead).
+INSERT INTO planned_repos (repo)
+SELECT substr(key, 6) FROM kv
+WHERE substr(key, 1, 5) = 'refs/' AND length(key) > 5
+	AND json_type(CASE WHEN json_valid(value) THEN value ELSE 'null' END) = 'object';
+INSERT INTO planned_refs (repo, ref, sha)
+SELECT substr(kv.key, 6), j.key, j.value
+FROM kv, json_each(CASE WHEN json_valid(kv.value) THEN kv.value ELSE '{}' END) AS j
+WHERE substr(kv.key, 1, 5) = 'refs/' AND length(kv.key) > 5 AND j.type = 'text'
+	AND substr(kv.key, 6) IN (SELECT repo FROM planned_repos);
+INSERT INTO poll_errors (repo, err)
+SELECT j.key, j.value
+FROM kv, json_each(CASE WHEN json_valid(kv.value) THEN kv.value ELSE '{}' END) AS j
+WHERE kv.key = 'repo-errors' AND j.type = 'text' AND j.value != '';
+-- cancel/<run id>: an open request when the value (the reason) is set.
+INSERT INTO cancel_requests (run_id, reason, requested_by, requested_at)
+SELECT substr(key, 8), value, '', CAST(unixepoch('subsec') * 1000000000 AS INTEGER) FROM kv
+WHERE substr(key, 1, 7) = 'cancel/' AND value != '' AND substr(key, 8) IN (SELECT id FROM runs);
+DELETE FROM kv WHERE substr(key, 1, 5) = 'refs/' OR key = 'repo-errors' OR substr(key, 1, 7) = 'cancel/';
 `,
 }
 

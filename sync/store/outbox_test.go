@@ -147,22 +147,3 @@ func TestOutboxDueOrderAndBackoff(t *testing.T) {
 		t.Error("negative limit accepted")
 	}
 }
-
-func TestState(t *testing.T) {
-	ctx := context.Background()
-	s := openTest(t)
-	if v, ok, err := s.GetState(ctx, "missing"); v != "" || ok || err != nil {
-		t.Errorf("GetState(missing) = %q, %v, %v", v, ok, err)
-	}
-	for _, v := range []string{"one", "", "two"} {
-		if err := s.PutState(ctx, "cron/demo/nightly", v); err != nil {
-			t.Fatal(err)
-		}
-		if got, ok, err := s.GetState(ctx, "cron/demo/nightly"); got != v || !ok || err != nil {
-			t.Errorf("GetState after PutState(%q) = %q, %v, %v", v, got, ok, err)
-		}
-	}
-	if err := s.PutState(ctx, "", "x"); err == nil {
-		t.Error("empty key accepted")
-	}
-}

@@ -1,6 +1,9 @@
-// Package store keeps gitlaunch's run history, run logs, report outbox and
-// small engine state in one SQLite file, through the pure-Go driver
-// modernc.org/sqlite. It implements sync.Store.
+// Package store keeps gitlaunch's state in one SQLite file: run history,
+// run logs, the report outbox, and the engine's own state (planned refs,
+// poll errors, schedule slots, cancel requests), each in a table of its
+// own. It implements engine.Store, through the pure-Go driver
+// modernc.org/sqlite, and the requests other processes file for the
+// engine (RequestCancel).
 //
 // SQLite allows one writer at a time, so the Store holds two pools on the
 // same file: a writer with a single connection, through which every write
@@ -30,7 +33,7 @@ var _ engine.Store = (*Store)(nil)
 // lock (a CLI command writing while the daemon runs) before SQLITE_BUSY.
 const busyTimeout = 10 * time.Second
 
-// Store is a sync.Store on one SQLite file. It is safe for concurrent use.
+// Store is an engine.Store on one SQLite file. It is safe for concurrent use.
 type Store struct {
 	path string
 	w    *sql.DB // one connection: all writes

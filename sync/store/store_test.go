@@ -93,7 +93,7 @@ func TestReopenKeepsEverything(t *testing.T) {
 	if err := s.AppendLog(ctx, r.ID, []byte("epoch 1\nepoch 2\n")); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.PutState(ctx, "refs/demo", "abc"); err != nil {
+	if err := s.SavePlannedRefs(ctx, "demo", map[string]string{"refs/heads/main": "abc"}); err != nil {
 		t.Fatal(err)
 	}
 	due, err := s.DueReports(ctx, time.Now(), 0)
@@ -122,8 +122,8 @@ func TestReopenKeepsEverything(t *testing.T) {
 	if log := readAll(t, s, r.ID, 0); log != "epoch 1\nepoch 2\n" {
 		t.Errorf("log after reopen = %q", log)
 	}
-	if v, ok, err := s.GetState(ctx, "refs/demo"); v != "abc" || !ok || err != nil {
-		t.Errorf("GetState after reopen = %q, %v, %v", v, ok, err)
+	if refs, ok, err := s.PlannedRefs(ctx, "demo"); refs["refs/heads/main"] != "abc" || !ok || err != nil {
+		t.Errorf("PlannedRefs after reopen = %v, %v, %v", refs, ok, err)
 	}
 	due2, err := s.DueReports(ctx, time.Now(), 0)
 	if err != nil || len(due2) != 1 || due2[0] != due[1] {
