@@ -216,7 +216,7 @@ func (e *Executor) launch(d runDir, p *plan) (processInfo, error) {
 		cmd.Dir = p.HostWorkdir
 	}
 	cmd.Stdout, cmd.Stderr = out, out // one file description: merged, in order
-	cmd.ExtraFiles = []*os.File{envR}  // fd 3
+	cmd.ExtraFiles = []*os.File{envR} // fd 3
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	started := time.Now()
 	if err := cmd.Start(); err != nil {
