@@ -81,16 +81,13 @@ type isolator interface {
 	command(p *plan, d runDir, v hostView) (argv []string, fd3 []byte, notes []string)
 }
 
-type bwrapIsolator struct {
-	bin  string
-	root bool // the syncer runs as root: drop capabilities
-}
+type bwrapIsolator struct{ bin string }
 
 func (bwrapIsolator) name() string    { return IsolationBwrap }
 func (bwrapIsolator) sandboxed() bool { return true }
 
 func (b bwrapIsolator) command(p *plan, d runDir, v hostView) ([]string, []byte, []string) {
-	a := append([]string{b.bin}, bwrapArgs(p, d, v, b.root)...)
+	a := append([]string{b.bin}, bwrapArgs(p, d, v)...)
 	a = append(append(a, "--"), p.Argv...)
 	return a, bwrapEnvArgs(p.Env), []string{v.describe(p)}
 }
@@ -148,13 +145,9 @@ func pickIsolation(ctx context.Context, mode string) (isolator, error) {
 		if err != nil {
 			return nil, fmt.Errorf("bwrap not found (Debian package bubblewrap): %w", err)
 		}
-		root := os.Geteuid() == 0
-		args := []string{"--unshare-pid", "--unshare-ipc", "--unshare-cgroup-try", "--die-with-parent"}
-		if root {
-			args = append(args, "--cap-drop", "ALL")
-		}
-		args = append(args, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/run", "--tmpfs", mntRoot, "--", sh, "-c", "test -d /mnt")
-		return bwrapIsolator{bin, root}, probe(ctx, bin, args...)
+		return bwrapIsolator{bin}, probe(ctx, bin, "--unshare-pid", "--unshare-ipc", "--unshare-cgroup-try", "--die-with-parent",
+			"--cap-drop", "ALL", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/run", "--tmpfs", mntRoot,
+			"--", sh, "-c", "test -d /mnt")
 	}
 	tryUnshare := func() (isolator, error) {
 		if os.Geteuid() != 0 {

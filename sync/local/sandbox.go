@@ -175,16 +175,14 @@ func isDir(p string) bool {
 // bwrapArgs is the sandbox as bwrap options, in order (later mounts go on
 // top of earlier ones; bwrap resolves every bind source on the host, so a
 // source may lie under a hidden folder).
-func bwrapArgs(p *plan, d runDir, v hostView, root bool) []string {
+func bwrapArgs(p *plan, d runDir, v hostView) []string {
 	a := []string{
 		"--args", "3", // the job's environment: bwrapEnvArgs
 		"--unshare-pid", "--unshare-ipc", "--unshare-cgroup-try", "--die-with-parent",
-	}
-	if root {
 		// bwrap keeps every capability of a root caller unless told.
-		a = append(a, "--cap-drop", "ALL")
+		"--cap-drop", "ALL",
+		"--ro-bind", "/", "/",
 	}
-	a = append(a, "--ro-bind", "/", "/")
 	for _, h := range v.HideDirs {
 		a = append(a, "--tmpfs", h)
 	}

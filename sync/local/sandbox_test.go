@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gitlaunch/gitlaunch/schema"
 	"github.com/gitlaunch/gitlaunch/sync/engine"
 )
 
@@ -513,5 +514,17 @@ func TestHiddenPaths(t *testing.T) {
 	})
 	if !slices.Equal(dirs, []string{dir}) || !slices.Equal(files, []string{file}) {
 		t.Errorf("dirs %q files %q", dirs, files)
+	}
+}
+
+func TestConfigSecrets(t *testing.T) {
+	c := &schema.Config{Dir: "/etc/gitlaunch",
+		Repos:  []schema.Repo{{URL: "a", TokenFile: "a.token", SSHKeyFile: "/keys/a"}, {URL: "b", SecretsFile: "b.env"}},
+		GitHub: schema.GitHub{TokenFile: "gh.token", WebhookSecretFile: "/run/secrets/hook"},
+		Kube:   schema.KubeSettings{Kubeconfig: "kubeconfig"},
+	}
+	want := []string{"/etc/gitlaunch/a.token", "/keys/a", "/etc/gitlaunch/b.env", "/etc/gitlaunch/gh.token", "/run/secrets/hook", "/etc/gitlaunch/kubeconfig"}
+	if got := ConfigSecrets(c); !slices.Equal(got, want) {
+		t.Errorf("ConfigSecrets = %q, want %q", got, want)
 	}
 }
