@@ -127,7 +127,7 @@ func New(opts Options) (*Executor, error) {
 	if sh, err = filepath.Abs(sh); err != nil {
 		return nil, fmt.Errorf("local executor: %w", err)
 	}
-	iso, err := pickIsolation(context.Background(), opts.Isolation)
+	iso, err := pickIsolation(context.Background(), opts.Isolation, sh)
 	if err != nil && iso == nil {
 		return nil, fmt.Errorf("local executor: %w", err)
 	}

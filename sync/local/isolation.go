@@ -134,20 +134,19 @@ func shellEnv(env []string) ([]byte, []string) {
 
 // pickIsolation resolves a mode: an explicit one must work here; auto takes
 // the first that does of bwrap, unshare (root only), none, and returns it
-// with the reasons the ones before it did not work.
-func pickIsolation(ctx context.Context, mode string) (isolator, error) {
-	sh, err := exec.LookPath("sh")
-	if err != nil {
-		return nil, fmt.Errorf("local executor needs sh: %w", err)
-	}
+// with the reasons the ones before it did not work. sh is an absolute path.
+func pickIsolation(ctx context.Context, mode, sh string) (isolator, error) {
 	tryBwrap := func() (isolator, error) {
 		bin, err := exec.LookPath("bwrap")
 		if err != nil {
 			return nil, fmt.Errorf("bwrap not found (Debian package bubblewrap): %w", err)
 		}
-		return bwrapIsolator{bin}, probe(ctx, bin, "--unshare-pid", "--unshare-ipc", "--unshare-cgroup-try", "--die-with-parent",
-			"--cap-drop", "ALL", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/run", "--tmpfs", mntRoot,
-			"--", sh, "-c", "test -d /mnt")
+		// The options bwrapArgs uses, so that a bwrap too old for one of
+		// them is found here, not at every launch.
+		return bwrapIsolator{bin}, probe(ctx, bin, "--clearenv", "--setenv", "PATH", "/usr/bin:/bin",
+			"--unshare-pid", "--unshare-ipc", "--unshare-cgroup-try", "--die-with-parent", "--cap-drop", "ALL",
+			"--ro-bind", "/", "/", "--dev", "/dev", "--size", "1048576", "--tmpfs", "/dev/shm", "--proc", "/proc",
+			"--tmpfs", "/run", "--remount-ro", "/run", "--tmpfs", mntRoot, "--chdir", "/", "--", sh, "-c", "test -d /mnt")
 	}
 	tryUnshare := func() (isolator, error) {
 		if os.Geteuid() != 0 {
