@@ -37,10 +37,11 @@ type Config struct {
 	// fetches the commit.
 	CloneImage string `yaml:"cloneImage,omitempty" json:"cloneImage,omitempty"`
 
-	Repos  []Repo       `yaml:"repos,omitempty" json:"repos,omitempty"`
-	Sync   SyncSettings `yaml:"sync,omitempty" json:"sync,omitempty"`
-	GitHub GitHub       `yaml:"github,omitempty" json:"github,omitempty"`
-	Kube   KubeSettings `yaml:"kube,omitempty" json:"kube,omitempty"`
+	Repos  []Repo        `yaml:"repos,omitempty" json:"repos,omitempty"`
+	Sync   SyncSettings  `yaml:"sync,omitempty" json:"sync,omitempty"`
+	GitHub GitHub        `yaml:"github,omitempty" json:"github,omitempty"`
+	Kube   KubeSettings  `yaml:"kube,omitempty" json:"kube,omitempty"`
+	Local  LocalSettings `yaml:"local,omitempty" json:"local,omitempty"`
 
 	// Dir is the folder the config was loaded from (for relative paths).
 	Dir string `yaml:"-" json:"-"`
@@ -129,6 +130,14 @@ type KubeSettings struct {
 	// PodTTL is how long finished Pods stay after their logs are saved.
 	PodTTL         Duration `yaml:"podTTL,omitempty" json:"podTTL,omitempty"`
 	LeaderElection bool     `yaml:"leaderElection,omitempty" json:"leaderElection,omitempty"`
+}
+
+// LocalSettings configure the local executor.
+type LocalSettings struct {
+	// AllowUnsandboxed lets runs that get secrets start on a machine where
+	// the local executor has no sandbox (no bubblewrap): every other job
+	// could then read those secrets.
+	AllowUnsandboxed bool `yaml:"allowUnsandboxed,omitempty" json:"allowUnsandboxed,omitempty"`
 }
 
 // Resolve makes a path from the config absolute: relative paths are

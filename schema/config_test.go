@@ -67,6 +67,13 @@ func TestLoadConfigGood(t *testing.T) {
 	if v := cfg.Results.Volume; v == nil || v.HostPath == nil || v.HostPath.Path != "/var/lib/gitlaunch/results" {
 		t.Errorf("results volume %+v", v)
 	}
+	if cfg.Local.AllowUnsandboxed {
+		t.Error("allowUnsandboxed: false loaded as true")
+	}
+	cfg, err = LoadConfig("/etc/gitlaunch/gitlaunch.yaml", []byte("apiVersion: gitlaunch.dev/v1\nkind: Config\nlocal: {allowUnsandboxed: true}\n"))
+	if err != nil || !cfg.Local.AllowUnsandboxed {
+		t.Errorf("local.allowUnsandboxed: true: %+v, %v", cfg, err)
+	}
 }
 
 // configCases covers each config check with one bad value.
@@ -117,6 +124,8 @@ var configCases = []struct {
 	{"github url", "github: {baseURL: 'ftp://x'}\n", "github.baseURL", "http(s) URL"},
 	{"qps", "kube: {qps: -1}\n", "kube.qps", "at least 0"},
 	{"leader election", "kube: {leaderElection: 'yes'}\n", "kube.leaderElection", "true or false"},
+	{"allow unsandboxed", "local: {allowUnsandboxed: 'yes'}\n", "local.allowUnsandboxed", "true or false"},
+	{"local unknown", "local: {allowUnsandbox: true}\n", "local.allowUnsandbox", `did you mean "allowUnsandboxed"?`},
 }
 
 // TestConfigChecks runs configCases.

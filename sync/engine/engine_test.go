@@ -368,9 +368,10 @@ func TestTimeoutAndCancelSuperseded(t *testing.T) {
 
 func TestRestartMidRunNeverLaunchesTwice(t *testing.T) {
 	remote := gittest.NewRemote(t)
-	marker := filepath.Join(t.TempDir(), "launches")
+	// The job counts its launches in its workspace: the sandbox lets it
+	// write nowhere else.
 	remote.Commit(t, "main", map[string]string{
-		"once/job.yaml": job("once", "echo launched >> "+marker+"; sleep 2; echo finished", ""),
+		"once/job.yaml": job("once", "echo launched >> launches; sleep 2; echo finished", ""),
 	}, "once")
 	dir := t.TempDir()
 	h1 := newHarness(t, remote, dir, harnessOpts{})
@@ -393,7 +394,7 @@ func TestRestartMidRunNeverLaunchesTwice(t *testing.T) {
 	if r.State != engine.StateSucceeded {
 		t.Fatalf("adopted run: %s (%s)", r.State, r.Reason)
 	}
-	b, err := os.ReadFile(marker)
+	b, err := os.ReadFile(filepath.Join(dir, "runs", r.ID, "workspace", "once", "launches"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package local
 import (
 	"fmt"
 	"github.com/gitlaunch/gitlaunch/render"
-	"os"
 	"regexp"
 	"sort"
 	"strconv"
@@ -13,31 +12,21 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-// DefaultPassEnv is what a job inherits from the syncer's environment when
-// Options.PassEnv is nil: enough to find programs, the GPU and a proxy, and
-// nothing that could hold the syncer's own credentials.
-var DefaultPassEnv = []string{
-	"PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR",
-	"LD_LIBRARY_PATH", "CUDA_HOME", "CUDA_VISIBLE_DEVICES",
-	"NVIDIA_VISIBLE_DEVICES", "NVIDIA_DRIVER_CAPABILITIES",
-	"HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
-}
-
 const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-// buildEnv layers the job's environment: passed-through host variables,
-// then GITLAUNCH_* from the run (in case the Pod lacks any), then the
-// container's env as rendered, with secretKeyRef values taken from
-// l.Secrets. Only secrets the Pod references are injected.
-func buildEnv(l engine.Launch, c *corev1.Container, pass []string, p *plan, isolated bool) ([]string, error) {
-	env := map[string]string{}
-	for _, k := range pass {
-		if v, ok := os.LookupEnv(k); ok {
-			env[k] = v
-		}
-	}
-	if env["PATH"] == "" {
-		env["PATH"] = defaultPath
+// buildEnv makes the job's environment from scratch: nothing of the
+// syncer's own environment (its tokens, its HOME) reaches the job. The
+// layers: a base (PATH, HOME and TMPDIR in a writable folder, UTF-8, Python
+// output unbuffered so logs stream), GITLAUNCH_* from the run (in case the
+// Pod lacks any), then the container's env as rendered, with secretKeyRef
+// values taken from l.Secrets. Only secrets the Pod references are
+// injected. home is the run's private temporary folder as the job sees it.
+func buildEnv(l engine.Launch, c *corev1.Container, p *plan, home string, hostPaths bool) ([]string, error) {
+	env := map[string]string{
+		"PATH": defaultPath, "HOME": home, "TMPDIR": home, "LANG": "C.UTF-8",
+		// The log is a file, so Python would buffer a whole block: metrics
+		// and progress would reach the dashboard late. A job may say 0.
+		"PYTHONUNBUFFERED": "1",
 	}
 	r := l.Run
 	env["GITLAUNCH_REPO"] = r.Repo
@@ -99,7 +88,7 @@ func buildEnv(l engine.Launch, c *corev1.Container, pass []string, p *plan, isol
 	for i, a := range p.Argv {
 		p.Argv[i] = expandRefs(a, defined)
 	}
-	if !isolated {
+	if hostPaths {
 		// Without isolation nothing is at /mnt: point at the real folders.
 		env["GITLAUNCH_WORKSPACE"] = string(p.Mounts[0].Src)
 		for _, m := range p.Mounts[1:] {
@@ -109,6 +98,11 @@ func buildEnv(l engine.Launch, c *corev1.Container, pass []string, p *plan, isol
 
 	out := make([]string, 0, len(env))
 	for k, v := range env {
+		// The environment travels to the sandbox as NUL-separated options
+		// (bwrapEnvArgs): a NUL would let a value add options of its own.
+		if k == "" || strings.ContainsAny(k, "=\x00") || strings.ContainsRune(v, 0) {
+			return nil, fmt.Errorf("env %q: names may not be empty or hold '=' or NUL, values may not hold NUL", k)
+		}
 		out = append(out, k+"="+v)
 	}
 	sort.Strings(out)
@@ -179,4 +173,39 @@ func envKey(p string) string {
 		}
 	}
 	return b.String()
+}
+
+// bwrapEnvArgs encodes env as bwrap options read through --args: bwrap
+// itself runs with the wrapper's fixed environment, and the job starts with
+// exactly these variables. buildEnv keeps NUL out of names and values.
+func bwrapEnvArgs(env []string) []byte {
+	b := []byte("--clearenv\x00")
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		b = append(b, "--setenv\x00"...)
+		b = append(b, k...)
+		b = append(b, 0)
+		b = append(b, v...)
+		b = append(b, 0)
+	}
+	return b
+}
+
+var shellName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// shellExports encodes env as a script that a subshell sources right before
+// it execs the job (the unshare and none modes, which have no bwrap to set
+// it): the scripts that run outside the job never see these variables.
+// Values are single-quoted, so nothing in them is expanded. Names sh cannot
+// export (Kubernetes allows '.' and '-') are returned in skipped.
+func shellExports(env []string) (script []byte, skipped []string) {
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		if !shellName.MatchString(k) {
+			skipped = append(skipped, k)
+			continue
+		}
+		script = fmt.Appendf(script, "export %s='%s'\n", k, strings.ReplaceAll(v, "'", `'\''`))
+	}
+	return script, skipped
 }

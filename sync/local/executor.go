@@ -7,6 +7,7 @@ import (
 	"github.com/gitlaunch/gitlaunch/sync/engine"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sync"
 	"time"
@@ -40,16 +41,15 @@ type Options struct {
 	// FlushInterval bounds how long output waits before it is passed to
 	// the sink; default 200ms. Chunks are at most 64 KiB.
 	FlushInterval time.Duration
-	// PassEnv names the syncer's environment variables a job inherits;
-	// nil means DefaultPassEnv.
-	PassEnv []string
-}
-
-func (o *Options) passEnv() []string {
-	if o.PassEnv == nil {
-		return DefaultPassEnv
-	}
-	return o.PassEnv
+	// Hide lists more files and folders of this machine that the sandbox
+	// covers, such as the config's credential files (ConfigSecrets).
+	// DataDir and the usual credential stores in the syncer user's home
+	// are always hidden.
+	Hide []string
+	// AllowUnsandboxed lets runs that get secrets start when the machine
+	// offers no sandbox (isolation unshare or none). Without it they end
+	// in StateError, saying why.
+	AllowUnsandboxed bool
 }
 
 // pollInterval is how often a follower checks whether its process ended
@@ -65,6 +65,7 @@ var errCancelled = errors.New("cancelled")
 type Executor struct {
 	opts Options
 	iso  isolator
+	sh   string // absolute path of sh, for the outer script
 	log  *slog.Logger
 	now  func() time.Time
 	runs string // <DataDir>/runs
@@ -107,30 +108,55 @@ func New(opts Options) (*Executor, error) {
 	if opts.FlushInterval <= 0 {
 		opts.FlushInterval = 200 * time.Millisecond
 	}
+	if data == "/" {
+		return nil, errors.New("local executor: the data directory cannot be /")
+	}
+	// Only the syncer's user may enter the runs: a job may leave anything
+	// in its workspace, a set-user-ID program of the syncer's user too.
 	runs := filepath.Join(data, "runs")
-	if err := os.MkdirAll(runs, 0o755); err != nil {
+	if err := os.MkdirAll(runs, 0o700); err != nil {
 		return nil, fmt.Errorf("local executor: %w", err)
 	}
-	iso, err := pickIsolation(context.Background(), opts.Isolation)
+	if err := os.Chmod(runs, 0o700); err != nil {
+		return nil, fmt.Errorf("local executor: %w", err)
+	}
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		return nil, fmt.Errorf("local executor needs sh: %w", err)
+	}
+	if sh, err = filepath.Abs(sh); err != nil {
+		return nil, fmt.Errorf("local executor: %w", err)
+	}
+	iso, err := pickIsolation(context.Background(), opts.Isolation, sh)
 	if err != nil && iso == nil {
 		return nil, fmt.Errorf("local executor: %w", err)
 	}
 	log := opts.Logger.With("executor", "local")
-	if iso.name() == IsolationNone {
-		log.Warn("local runs are not isolated: jobs run in their workspace folder and see this machine's /mnt", "why", errString(err))
+	switch {
+	case iso.name() == IsolationNone:
+		log.Warn("local runs are not isolated: jobs run in their workspace folder and see this machine's /mnt", "why", errString(err, iso.name()))
+	case !iso.sandboxed():
+		log.Warn("local runs are not sandboxed: jobs may read and write this machine as the syncer's user", "isolation", iso.name(), "why", errString(err, iso.name()))
+	}
+	if !iso.sandboxed() {
+		if opts.AllowUnsandboxed {
+			log.Warn("runs with secrets start unsandboxed (allowUnsandboxed): any job may read them")
+		} else {
+			log.Warn("runs with secrets will not start without a sandbox: install bubblewrap (bwrap)")
+		}
 	}
 	base, stop := context.WithCancel(context.Background())
 	return &Executor{
-		opts: opts, iso: iso, log: log, now: opts.Clock, runs: runs,
+		opts: opts, iso: iso, sh: sh, log: log, now: opts.Clock, runs: runs,
 		base: base, stop: stop,
 		following: map[string]*follower{},
 		starting:  map[string]context.CancelCauseFunc{},
 	}, nil
 }
 
-func errString(err error) string {
+func errString(err error, mode string) string {
 	if err == nil {
-		return "isolation: none was asked for"
+		return "isolation " + mode + " was asked for"
 	}
 	return err.Error()
 }

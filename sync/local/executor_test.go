@@ -151,6 +151,18 @@ func TestMntLayoutIsolated(t *testing.T) {
 				t.Fatalf("terminal update %+v; log:\n%s", u, sink.text())
 			}
 			log := sink.text()
+			// The sandbox has its own /dev (the standard nodes, and GPUs
+			// when there are any: TestSandboxDevices); unshare keeps the
+			// machine's.
+			dev := fmt.Sprintf("dev: %d\n", len(devs))
+			if mode == IsolationBwrap {
+				n := 14 // core fd full null ptmx pts random shm stderr stdin stdout tty urandom zero
+				for _, p := range gpuDevicePatterns {
+					m, _ := filepath.Glob(p)
+					n += len(m)
+				}
+				dev = fmt.Sprintf("dev: %d\n", n)
+			}
 			for _, want := range []string{
 				"mnt: datasets demo \n",
 				"repo: README.md mnist \n",
@@ -158,8 +170,7 @@ func TestMntLayoutIsolated(t *testing.T) {
 				"dataset: digits\n",
 				"dataset-write: refused\n",
 				"ws: /mnt/demo\n",
-				// The machine's devices (GPUs included) stay visible.
-				fmt.Sprintf("dev: %d\n", len(devs)),
+				dev,
 			} {
 				if !strings.Contains(log, want) {
 					t.Errorf("log lacks %q; log:\n%s", want, log)

@@ -145,6 +145,10 @@ func (f *follower) run(ctx context.Context) {
 			f.log.Warn("processes outlived SIGKILL", "err", err)
 		}
 	}
+	// The job's /tmp goes with it, as a container's does.
+	if err := os.RemoveAll(f.d.Tmp()); err != nil {
+		f.log.Warn("remove the job's /tmp", "err", err)
+	}
 	u := f.outcome()
 	rr := &results.Reader{Workspace: f.d.Workspace(), Workdir: f.info.Workdir}
 	u.Artifacts = rr.Artifacts(f.results.Artifacts)

@@ -104,6 +104,7 @@ func (s *recSink) waitLog(t *testing.T, sub string) {
 // fakeCheckout writes a fixed tree into dest, like a clone would.
 type fakeCheckout struct {
 	files map[string]string
+	modes map[string]os.FileMode // default 0o644
 	calls int
 	mu    sync.Mutex
 }
@@ -117,7 +118,11 @@ func (f *fakeCheckout) Checkout(ctx context.Context, _, _, dest string) error {
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return err
 		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		mode, ok := f.modes[name]
+		if !ok {
+			mode = 0o644
+		}
+		if err := os.WriteFile(p, []byte(body), mode); err != nil {
 			return err
 		}
 	}

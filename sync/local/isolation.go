@@ -18,6 +18,12 @@ const (
 	IsolationNone    = "none"
 )
 
+// wrapperEnv is the whole environment of everything gitlaunch runs outside
+// the job (the outer script, bwrap, unshare and its script): fixed, so that
+// nothing a job sets (PATH, LD_PRELOAD, ENV, IFS, ...) can change what
+// they do. The job's own environment reaches it through fd 3.
+var wrapperEnv = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"}
+
 // outerScript runs outside any sandbox as the process-group leader. It runs
 // its arguments and records their exit status in the exit file ($1), so a
 // run adopted after a syncer restart still learns how it ended. The traps
@@ -33,6 +39,11 @@ trap : TERM INT HUP
 code=$?
 printf '%s\n' "$code" >"$exitfile.tmp" && mv -f "$exitfile.tmp" "$exitfile"
 exit "$code"`
+
+// execScript gives the job its environment (shellExports on fd 3) and
+// becomes the job, with fd 3 closed. Only this short-lived subshell, about
+// to exec the job's own program, ever holds the job's variables.
+const execScript = `. /dev/fd/3 && exec "$@" 3<&-`
 
 // unshareScript runs as PID 1 of a new PID and mount namespace (unshare
 // mode). It builds the /mnt tree on a tmpfs at the stage folder while the
@@ -55,42 +66,38 @@ done
 shift
 mount --move "$stage" /mnt || fail "cannot move the new tree over /mnt"
 cd "$wd" || fail "cannot enter $wd"
-"$@"
+(` + execScript + `)
 code=$?
 exit "$code"`
 
-// isolator turns a plan into the argv that runs it.
+// isolator turns a plan into what runs it: the argv (run by the outer
+// script, with wrapperEnv) and the bytes the process reads from fd 3, which
+// carry the job's environment.
 type isolator interface {
 	name() string
-	argv(p *plan, d runDir) []string
+	// sandboxed reports whether the job is confined: the host read-only,
+	// gitlaunch's data hidden. Only bwrap is.
+	sandboxed() bool
+	command(p *plan, d runDir, v hostView) (argv []string, fd3 []byte, notes []string)
 }
 
 type bwrapIsolator struct{ bin string }
 
-func (bwrapIsolator) name() string { return IsolationBwrap }
+func (bwrapIsolator) name() string    { return IsolationBwrap }
+func (bwrapIsolator) sandboxed() bool { return true }
 
-// The whole host is bound (devices included, so GPUs stay usable); a fresh
-// tmpfs hides the host's /mnt; bwrap resolves bind sources in the old root,
-// so they may live under /mnt. --unshare-pid gives the job its own PID
-// namespace (and /proc) so nothing it starts outlives it.
-func (b bwrapIsolator) argv(p *plan, d runDir) []string {
-	a := []string{b.bin, "--dev-bind", "/", "/", "--unshare-pid", "--proc", "/proc", "--die-with-parent", "--tmpfs", mntRoot}
-	for _, m := range p.Mounts {
-		flag := "--bind"
-		if m.ReadOnly {
-			flag = "--ro-bind"
-		}
-		a = append(a, flag, m.Src, m.Dst)
-	}
-	a = append(a, "--chdir", p.Workdir, "--")
-	return append(a, p.Argv...)
+func (b bwrapIsolator) command(p *plan, d runDir, v hostView) ([]string, []byte, []string) {
+	a := append([]string{b.bin}, bwrapArgs(p, d, v)...)
+	a = append(append(a, "--"), p.Argv...)
+	return a, bwrapEnvArgs(p.Env), []string{v.describe(p)}
 }
 
 type unshareIsolator struct{ bin, sh string }
 
-func (unshareIsolator) name() string { return IsolationUnshare }
+func (unshareIsolator) name() string    { return IsolationUnshare }
+func (unshareIsolator) sandboxed() bool { return false }
 
-func (u unshareIsolator) argv(p *plan, d runDir) []string {
+func (u unshareIsolator) command(p *plan, d runDir, _ hostView) ([]string, []byte, []string) {
 	a := []string{u.bin, "--mount", "--propagation", "private", "--pid", "--fork", "--mount-proc", "--kill-child",
 		"--", u.sh, "-c", unshareScript, "gitlaunch-mnt", d.Stage(), p.Workdir}
 	for _, m := range p.Mounts {
@@ -100,28 +107,46 @@ func (u unshareIsolator) argv(p *plan, d runDir) []string {
 		}
 		a = append(a, mode, m.Src, strings.TrimPrefix(m.Dst, mntRoot+"/"))
 	}
-	a = append(a, "--")
-	return append(a, p.Argv...)
+	a = append(append(a, "--"), p.Argv...)
+	env, notes := shellEnv(p.Env)
+	return a, env, append(notes, "isolation unshare is not a sandbox: the job has its own /mnt and processes but sees and may write this machine as the syncer's user")
 }
 
-type noIsolator struct{}
+type noIsolator struct{ sh string }
 
-func (noIsolator) name() string                    { return IsolationNone }
-func (noIsolator) argv(p *plan, _ runDir) []string { return p.Argv }
+func (noIsolator) name() string    { return IsolationNone }
+func (noIsolator) sandboxed() bool { return false }
+
+func (n noIsolator) command(p *plan, _ runDir, _ hostView) ([]string, []byte, []string) {
+	env, notes := shellEnv(p.Env)
+	return append([]string{n.sh, "-c", execScript, "gitlaunch-job"}, p.Argv...), env, notes
+}
+
+// shellEnv is shellExports with notes for the run log.
+func shellEnv(env []string) ([]byte, []string) {
+	script, skipped := shellExports(env)
+	var notes []string
+	for _, k := range skipped {
+		notes = append(notes, fmt.Sprintf("env %q is not set: sh cannot export that name (only the bwrap sandbox can)", k))
+	}
+	return script, notes
+}
 
 // pickIsolation resolves a mode: an explicit one must work here; auto takes
-// the first that does of bwrap, unshare (root only), none.
-func pickIsolation(ctx context.Context, mode string) (isolator, error) {
-	sh, err := exec.LookPath("sh")
-	if err != nil {
-		return nil, fmt.Errorf("local executor needs sh: %w", err)
-	}
+// the first that does of bwrap, unshare (root only), none, and returns it
+// with the reasons the ones before it did not work. sh is an absolute path.
+func pickIsolation(ctx context.Context, mode, sh string) (isolator, error) {
 	tryBwrap := func() (isolator, error) {
 		bin, err := exec.LookPath("bwrap")
 		if err != nil {
 			return nil, fmt.Errorf("bwrap not found (Debian package bubblewrap): %w", err)
 		}
-		return bwrapIsolator{bin}, probe(ctx, bin, "--dev-bind", "/", "/", "--unshare-pid", "--proc", "/proc", "--die-with-parent", "--tmpfs", mntRoot, "--", sh, "-c", "test -d /mnt")
+		// The options bwrapArgs uses, so that a bwrap too old for one of
+		// them is found here, not at every launch.
+		return bwrapIsolator{bin}, probe(ctx, bin, "--clearenv", "--setenv", "PATH", "/usr/bin:/bin",
+			"--unshare-pid", "--unshare-ipc", "--unshare-cgroup-try", "--die-with-parent", "--cap-drop", "ALL",
+			"--ro-bind", "/", "/", "--dev", "/dev", "--size", "1048576", "--tmpfs", "/dev/shm", "--proc", "/proc",
+			"--tmpfs", "/run", "--remount-ro", "/run", "--tmpfs", mntRoot, "--chdir", "/", "--", sh, "-c", "test -d /mnt")
 	}
 	tryUnshare := func() (isolator, error) {
 		if os.Geteuid() != 0 {
@@ -139,17 +164,17 @@ func pickIsolation(ctx context.Context, mode string) (isolator, error) {
 	case IsolationUnshare:
 		return tryUnshare()
 	case IsolationNone:
-		return noIsolator{}, nil
+		return noIsolator{sh}, nil
 	case IsolationAuto, "":
 		var errs []error
 		for _, try := range []func() (isolator, error){tryBwrap, tryUnshare} {
 			iso, err := try()
 			if err == nil {
-				return iso, nil
+				return iso, errors.Join(errs...) // why the better ones did not work
 			}
 			errs = append(errs, err)
 		}
-		return noIsolator{}, errors.Join(errs...)
+		return noIsolator{sh}, errors.Join(errs...)
 	}
 	return nil, fmt.Errorf("isolation %q: want auto, bwrap, unshare or none", mode)
 }
@@ -158,7 +183,9 @@ func pickIsolation(ctx context.Context, mode string) (isolator, error) {
 func probe(ctx context.Context, name string, args ...string) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = wrapperEnv
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("%s does not work here: %w: %s", name, err, strings.TrimSpace(string(out)))
 	}

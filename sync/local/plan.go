@@ -42,6 +42,7 @@ type plan struct {
 	HostWorkdir string
 	Mounts      []mount // workspace first, then by depth of Dst
 	Deadline    time.Duration
+	ShmSize     int64 // bytes of the /dev/shm tmpfs (sandbox); 0 = tmpfs default
 	// Notes are lines for the run log about what differs from a cluster.
 	Notes []string
 }
@@ -50,7 +51,7 @@ var runIDPattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
 // planLaunch reads the Pod of a Launch. It is pure apart from looking up
 // dataset paths on disk, so bad Pods fail here, before anything is cloned.
-func planLaunch(l engine.Launch, o *Options, dir runDir, isolated bool) (*plan, error) {
+func planLaunch(l engine.Launch, o *Options, dir runDir, mode string) (*plan, error) {
 	if l.Run == nil || l.Pod == nil || l.Job == nil {
 		return nil, fmt.Errorf("launch needs a Run, a Job and a Pod")
 	}
@@ -84,7 +85,10 @@ func planLaunch(l engine.Launch, o *Options, dir runDir, isolated bool) (*plan, 
 			}
 			p.WSMount = mp
 		case mp == "/dev/shm":
-			// The host's /dev/shm stays visible as it is.
+			// The sandbox has its own /dev/shm, of the emptyDir's size.
+			if v, ok := volumes[vm.Name]; ok && v.EmptyDir != nil && v.EmptyDir.SizeLimit != nil {
+				p.ShmSize = v.EmptyDir.SizeLimit.Value()
+			}
 		case !underMnt(mp):
 			p.Notes = append(p.Notes, fmt.Sprintf("volume %q at %s is not mounted: the local executor mounts only under /mnt", vm.Name, mp))
 		case strings.HasPrefix(vm.Name, datasetPrefix):
@@ -134,7 +138,13 @@ func planLaunch(l engine.Launch, o *Options, dir runDir, isolated bool) (*plan, 
 	rel := strings.TrimPrefix(strings.TrimPrefix(p.Workdir, p.WSMount), "/")
 	p.HostWorkdir = filepath.Join(dir.Workspace(), filepath.FromSlash(rel))
 
-	env, err := buildEnv(l, c, o.passEnv(), p, isolated)
+	// HOME and TMPDIR: the run's own folder, which the sandbox shows as
+	// /tmp; without bwrap the job sees this machine's /tmp, so the real path.
+	home := "/tmp"
+	if mode != IsolationBwrap {
+		home = dir.Tmp()
+	}
+	env, err := buildEnv(l, c, p, home, mode == IsolationNone)
 	if err != nil {
 		return nil, err
 	}

@@ -47,6 +47,9 @@ func (d runDir) Attempt() string { return d.path("attempt") }
 // before it moves the tree over /mnt.
 func (d runDir) Stage() string { return d.path("stage") }
 
+// Tmp is the job's private /tmp (and HOME); removed when the run ends.
+func (d runDir) Tmp() string { return d.path("tmp") }
+
 // EmptyDir is the host folder for a Pod emptyDir volume.
 func (d runDir) EmptyDir(volume string) string { return filepath.Join(d.path("volumes"), volume) }
 

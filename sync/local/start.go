@@ -69,9 +69,14 @@ func (e *Executor) Start(ctx context.Context, l engine.Launch, sink engine.Sink)
 		return e.Adopt(ctx, l, sink)
 	}
 
-	p, err := planLaunch(l, &e.opts, d, e.iso.name() != IsolationNone)
+	p, err := planLaunch(l, &e.opts, d, e.iso.name())
 	if err != nil {
 		return e.fail(ctx, sink, id, "cannot run this Pod locally: "+err.Error(), false)
+	}
+	if len(l.Secrets) > 0 && !e.iso.sandboxed() && !e.opts.AllowUnsandboxed {
+		return e.fail(ctx, sink, id, fmt.Sprintf("this run gets secrets, and the local executor has no sandbox on this machine "+
+			"(isolation %s: any job could read them, and gitlaunch's own data): install bubblewrap (bwrap), "+
+			"or allow it with local.allowUnsandboxed: true in the config", e.iso.name()), false)
 	}
 	e.update(ctx, sink, id, engine.Update{State: engine.StatePending, Reason: "cloning " + engine.ShortSHA(l.Run.SHA)})
 	if err := e.opts.Checkout.Checkout(cctx, l.Run.RepoURL, l.Run.SHA, d.Workspace()); err != nil {
@@ -180,26 +185,38 @@ func checkWorkdir(ws, wd string) error {
 
 // launch writes the run log's header and starts the wrapper process in a
 // new session (so its process group can be signalled as one, and it does
-// not share the syncer's terminal).
+// not share the syncer's terminal). The wrapper runs with wrapperEnv; the
+// job's environment goes through a pipe on fd 3 to the step that starts
+// the job (bwrap, or the exec script), never through a wrapper's
+// environment or command line.
 func (e *Executor) launch(d runDir, p *plan) (processInfo, error) {
+	if err := os.MkdirAll(d.Tmp(), 0o755); err != nil {
+		return processInfo{}, fmt.Errorf("create the job's /tmp: %w", err)
+	}
+	argv, env, notes := e.iso.command(p, d, resolveView(e.opts.DataDir, e.opts.Hide))
+	envR, err := envPipe(env)
+	if err != nil {
+		return processInfo{}, err
+	}
+	defer envR.Close()
 	out, err := os.OpenFile(d.Output(), os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o644)
 	if err != nil {
 		return processInfo{}, fmt.Errorf("create run log: %w", err)
 	}
 	defer out.Close()
-	for _, line := range e.header(p) {
+	for _, line := range append(e.header(p), notes...) {
 		if _, err := fmt.Fprintf(out, "gitlaunch: %s\n", line); err != nil {
 			return processInfo{}, fmt.Errorf("write run log: %w", err)
 		}
 	}
-	argv := append([]string{"-c", outerScript, "gitlaunch-run", d.Exit()}, e.iso.argv(p, d)...)
-	cmd := exec.Command("sh", argv...)
-	cmd.Env = p.Env
+	cmd := exec.Command(e.sh, append([]string{"-c", outerScript, "gitlaunch-run", d.Exit()}, argv...)...)
+	cmd.Env = wrapperEnv
 	cmd.Dir = string(d)
 	if e.iso.name() == IsolationNone {
 		cmd.Dir = p.HostWorkdir
 	}
 	cmd.Stdout, cmd.Stderr = out, out // one file description: merged, in order
+	cmd.ExtraFiles = []*os.File{envR} // fd 3
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	started := time.Now()
 	if err := cmd.Start(); err != nil {
@@ -222,6 +239,49 @@ func (e *Executor) launch(d runDir, p *plan) (processInfo, error) {
 		return processInfo{}, fmt.Errorf("record the job's process: %w", err)
 	}
 	return info, nil
+}
+
+// Linux fcntl commands that syscall does not name.
+const (
+	fSetPipeSize = 1031
+	fGetPipeSize = 1032
+)
+
+// envPipe returns the read end of a pipe holding b, written in full and
+// closed. A pipe rather than a file: once the reader took it, nothing of
+// the job's environment stays in the processes that keep the descriptor,
+// and nothing is written to disk.
+func envPipe(b []byte) (*os.File, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("pass the job's environment: %w", err)
+	}
+	defer w.Close()
+	size := 0
+	cerr := func() error {
+		rc, err := w.SyscallConn()
+		if err != nil {
+			return err
+		}
+		return rc.Control(func(fd uintptr) {
+			if len(b) > 64<<10 {
+				syscall.Syscall(syscall.SYS_FCNTL, fd, fSetPipeSize, uintptr(len(b)))
+			}
+			n, _, _ := syscall.Syscall(syscall.SYS_FCNTL, fd, fGetPipeSize, 0)
+			size = int(n)
+		})
+	}()
+	if cerr == nil && size < len(b) {
+		cerr = fmt.Errorf("the job's environment is %d bytes; a pipe here holds %d (fs.pipe-max-size)", len(b), size)
+	}
+	if cerr == nil {
+		_, cerr = w.Write(b) // fits: does not block
+	}
+	if cerr != nil {
+		r.Close()
+		return nil, fmt.Errorf("pass the job's environment: %w", cerr)
+	}
+	return r, nil
 }
 
 func (e *Executor) header(p *plan) []string {
