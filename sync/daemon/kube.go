@@ -60,6 +60,7 @@ func (d *Daemon) openExecutor(ctx context.Context) (engine.Executor, error) {
 			}
 		}
 		return local.New(local.Options{DataDir: d.dataDir, Checkout: d.repos, Datasets: ds, Logger: d.log,
+			Hide: local.ConfigSecrets(cfg), AllowUnsandboxed: cfg.Local.AllowUnsandboxed,
 			KillGrace: d.opts.KillGrace, FlushInterval: d.opts.FlushInterval})
 	default:
 		return nil, fmt.Errorf("executor %q is not available in this build", cfg.Executor)

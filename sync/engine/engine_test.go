@@ -101,7 +101,14 @@ func newHarness(t testing.TB, remote *gittest.Remote, dir string, o harnessOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	exec, err := local.New(local.Options{DataDir: dir, Checkout: checkouter{src}, KillGrace: time.Second, FlushInterval: 20 * time.Millisecond})
+	datasets := map[string]string{}
+	if o.cfg != nil {
+		for name, d := range o.cfg.Datasets {
+			datasets[name] = d.LocalPath
+		}
+	}
+	exec, err := local.New(local.Options{DataDir: dir, Checkout: checkouter{src}, Datasets: datasets,
+		KillGrace: time.Second, FlushInterval: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -738,13 +745,23 @@ func TestJobParsedOnceWithTheAdminsConfig(t *testing.T) {
 // allow, and every attempt renders the job parsed at planning.
 func TestRetryUsesTheKeptJob(t *testing.T) {
 	remote := gittest.NewRemote(t)
-	marker := filepath.Join(t.TempDir(), "first-attempt")
+	// The sandbox shows a job nothing of the host's /tmp and lets it write
+	// only its own workspace (new for each attempt): the test lets the
+	// second attempt through by a marker in a dataset, mounted read-only.
+	flags := t.TempDir()
+	marker := filepath.Join(flags, "first-attempt-killed")
+	cfg, err := schema.LoadConfig("gitlaunch.yaml", []byte("apiVersion: gitlaunch.dev/v1\nkind: Config\n"+
+		"datasets: {flags: {localPath: "+flags+", volume: {hostPath: {path: "+flags+"}}}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	remote.Commit(t, "main", map[string]string{
-		"flaky/job.yaml": job("flaky", "if [ ! -e "+marker+" ]; then touch "+marker+"; sleep 2; fi; echo ok", "retries: 1\n"),
+		"flaky/job.yaml": job("flaky", "if [ ! -e /mnt/datasets/flags/first-attempt-killed ]; then sleep 60; fi; echo ok",
+			"retries: 1\ndatasets: [{name: flags}]\n"),
 	}, "flaky")
 	var mu sync.Mutex
 	var rendered []*schema.Job
-	h := newHarness(t, remote, "", harnessOpts{rendered: func(j *schema.Job, _ *engine.Run) {
+	h := newHarness(t, remote, "", harnessOpts{cfg: cfg, rendered: func(j *schema.Job, _ *engine.Run) {
 		mu.Lock()
 		rendered = append(rendered, j)
 		mu.Unlock()
@@ -760,14 +777,15 @@ func TestRetryUsesTheKeptJob(t *testing.T) {
 	deadline := time.Now().Add(30 * time.Second)
 	var pid int
 	for pid == 0 && time.Now().Before(deadline) {
-		if _, err := os.Stat(marker); err == nil {
-			b, _ := os.ReadFile(filepath.Join(h.dir, "runs", runs[0].ID, "pid"))
-			fmt.Sscanf(string(b), "pid=%d", &pid)
-		}
+		b, _ := os.ReadFile(filepath.Join(h.dir, "runs", runs[0].ID, "pid"))
+		fmt.Sscanf(string(b), "pid=%d", &pid)
 		time.Sleep(20 * time.Millisecond)
 	}
 	if pid == 0 {
 		t.Fatal("the first attempt did not start")
+	}
+	if err := os.WriteFile(marker, nil, 0o644); err != nil {
+		t.Fatal(err)
 	}
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
