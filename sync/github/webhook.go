@@ -1,6 +1,7 @@
 package github
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -10,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -147,35 +149,51 @@ func (h *WebhookHandler) answer(w http.ResponseWriter, code int, msg string) {
 	io.WriteString(w, msg+"\n")
 }
 
-// ServeHTTP implements http.Handler.
+// ServeHTTP implements http.Handler. The headers are checked first: a
+// delivery that cannot be genuine (no well-formed signature, no event
+// name) is refused before a byte of its body is read, and so is a body
+// declared larger than MaxBody. The body is then read once, within
+// MaxBody, into a buffer of its declared size while its HMAC is computed;
+// nothing of it is looked at before the signature checks out.
 func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.stats.received.Add(1)
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		h.answer(w, http.StatusMethodNotAllowed, "webhooks are POSTed")
+		h.refuse(w, http.StatusMethodNotAllowed, "webhooks are POSTed")
+		return
+	}
+	sig, ok := parseSignature(r.Header.Get(gh.SHA256SignatureHeader))
+	if !ok {
+		h.stats.unauthorized.Add(1)
+		h.refuse(w, http.StatusUnauthorized, "missing or malformed X-Hub-Signature-256")
+		return
+	}
+	event, id := r.Header.Get(gh.EventTypeHeader), r.Header.Get(gh.DeliveryIDHeader)
+	if !validHeaderToken(event) || id != "" && !validHeaderToken(id) {
+		h.stats.rejected.Add(1)
+		h.refuse(w, http.StatusBadRequest, "missing or malformed X-GitHub-Event or X-GitHub-Delivery")
+		return
+	}
+	if !handledEvents[event] {
+		// Nothing would be done with it, so its body is not even read.
+		h.stats.ignored.Add(1)
+		h.answer(w, http.StatusAccepted, "event "+event+" ignored")
 		return
 	}
 	if r.ContentLength > h.o.MaxBody {
 		h.stats.rejected.Add(1)
-		h.answer(w, http.StatusRequestEntityTooLarge, "payload too large")
+		h.refuse(w, http.StatusRequestEntityTooLarge, "payload too large")
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.o.MaxBody))
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooBig):
-		h.stats.rejected.Add(1)
-		h.answer(w, http.StatusRequestEntityTooLarge, "payload too large")
-		return
-	case err != nil:
-		h.stats.rejected.Add(1)
-		h.answer(w, http.StatusBadRequest, "cannot read the body")
-		return
-	}
-	// Nothing of the body is looked at before its signature checks out.
-	if !validSignature(r.Header.Get(gh.SHA256SignatureHeader), body, h.o.Secret) {
-		h.stats.unauthorized.Add(1)
-		h.answer(w, http.StatusUnauthorized, "missing or wrong X-Hub-Signature-256")
+	body, err := readSigned(w, r, h.o.MaxBody, h.o.Secret, sig)
+	if err != nil {
+		code, msg := readFailure(err)
+		if code == http.StatusUnauthorized {
+			h.stats.unauthorized.Add(1)
+		} else {
+			h.stats.rejected.Add(1)
+		}
+		h.refuse(w, code, msg)
 		return
 	}
 	payload, err := formPayload(r.Header.Get("Content-Type"), body)
@@ -184,23 +202,90 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.answer(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	code, msg := h.accept(r.Header.Get(gh.EventTypeHeader), r.Header.Get(gh.DeliveryIDHeader), payload)
+	code, msg := h.accept(event, id, payload)
 	h.answer(w, code, msg)
 }
 
-// validSignature checks "sha256=<hex HMAC-SHA256 of body>" in constant time.
-func validSignature(header string, body, secret []byte) bool {
+// handledEvents are the events whose bodies are read.
+var handledEvents = map[string]bool{"ping": true, "push": true, "pull_request": true, "issue_comment": true}
+
+// maxHeaderToken bounds event names and delivery IDs (GitHub's IDs are
+// UUIDs).
+const maxHeaderToken = 100
+
+// validHeaderToken accepts an event name or delivery ID: printable ASCII
+// without spaces, at most maxHeaderToken bytes.
+func validHeaderToken(s string) bool {
+	if s == "" || len(s) > maxHeaderToken {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if c <= ' ' || c > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// parseSignature reads "sha256=<64 hex digits>".
+func parseSignature(header string) ([]byte, bool) {
 	hexSig, ok := strings.CutPrefix(header, "sha256=")
-	if !ok {
-		return false
+	if !ok || len(hexSig) != 2*sha256.Size {
+		return nil, false
 	}
-	got, err := hex.DecodeString(hexSig)
+	sig, err := hex.DecodeString(hexSig)
+	return sig, err == nil
+}
+
+// errBadSignature: the body does not match its signature.
+var errBadSignature = errors.New("wrong X-Hub-Signature-256")
+
+// readSigned reads r's body, at most limit bytes, hashing it as it goes,
+// and returns it if its HMAC-SHA256 under secret is sig (compared in
+// constant time). A declared length is allocated once, exactly; only a
+// chunked body grows its buffer.
+func readSigned(w http.ResponseWriter, r *http.Request, limit int64, secret, sig []byte) ([]byte, error) {
+	mac := hmac.New(sha256.New, secret)
+	body := io.TeeReader(http.MaxBytesReader(w, r.Body, limit), mac)
+	var b []byte
+	var err error
+	if r.ContentLength >= 0 {
+		b = make([]byte, r.ContentLength)
+		_, err = io.ReadFull(body, b)
+	} else {
+		var buf bytes.Buffer
+		_, err = buf.ReadFrom(body)
+		b = buf.Bytes()
+	}
 	if err != nil {
-		return false
+		return nil, err
 	}
-	m := hmac.New(sha256.New, secret)
-	m.Write(body)
-	return hmac.Equal(got, m.Sum(nil))
+	if !hmac.Equal(mac.Sum(nil), sig) {
+		return nil, errBadSignature
+	}
+	return b, nil
+}
+
+// readFailure maps an error of readSigned to an answer.
+func readFailure(err error) (int, string) {
+	var tooBig *http.MaxBytesError
+	var netErr net.Error
+	switch {
+	case errors.Is(err, errBadSignature):
+		return http.StatusUnauthorized, err.Error()
+	case errors.As(err, &tooBig):
+		return http.StatusRequestEntityTooLarge, "payload too large"
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return http.StatusRequestTimeout, "the body came too slowly"
+	}
+	return http.StatusBadRequest, "cannot read the body"
+}
+
+// refuse answers and closes the connection: the rest of the body, if
+// any, is not read, not even to keep the connection.
+func (h *WebhookHandler) refuse(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Connection", "close")
+	h.answer(w, code, msg)
 }
 
 // formPayload returns the JSON of a delivery: the body, or its payload
@@ -314,13 +399,21 @@ func (h *WebhookHandler) malformed(err error) (int, string) {
 }
 
 // Run handles queued deliveries until ctx ends; deliveries still queued
-// then are dropped (polling, the safety net, finds their changes).
+// then are dropped (polling, the safety net, finds their changes). Ending
+// is not an error: Run returns nil, and a delivery interrupted by it logs
+// no error.
 func (h *WebhookHandler) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			if n := len(h.queue); n > 0 {
+				h.o.Logger.Info("webhook worker stopping; polling will catch up on the queued deliveries", "dropped", n)
+			}
 			return nil
 		case d := <-h.queue:
+			if ctx.Err() != nil {
+				continue // both were ready; stopping wins
+			}
 			h.handle(ctx, d)
 			h.stats.handled.Add(1)
 		}
