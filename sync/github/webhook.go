@@ -1,20 +1,11 @@
 package github
 
 import (
-	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
-	"mime"
-	"net"
 	"net/http"
-	"net/url"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -185,7 +176,7 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, http.StatusRequestEntityTooLarge, "payload too large")
 		return
 	}
-	body, err := readSigned(w, r, h.o.MaxBody, h.o.Secret, sig)
+	body, release, err := h.readSigned(w, r, sig)
 	if err != nil {
 		code, msg := readFailure(err)
 		if code == http.StatusUnauthorized {
@@ -198,108 +189,24 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	payload, err := formPayload(r.Header.Get("Content-Type"), body)
 	if err != nil {
+		release()
 		h.stats.rejected.Add(1)
 		h.answer(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	code, msg := h.accept(event, id, payload)
+	code, msg := h.accept(event, id, payload) // keeps nothing of payload
+	release()
 	h.answer(w, code, msg)
 }
 
 // handledEvents are the events whose bodies are read.
 var handledEvents = map[string]bool{"ping": true, "push": true, "pull_request": true, "issue_comment": true}
 
-// maxHeaderToken bounds event names and delivery IDs (GitHub's IDs are
-// UUIDs).
-const maxHeaderToken = 100
-
-// validHeaderToken accepts an event name or delivery ID: printable ASCII
-// without spaces, at most maxHeaderToken bytes.
-func validHeaderToken(s string) bool {
-	if s == "" || len(s) > maxHeaderToken {
-		return false
-	}
-	for _, c := range []byte(s) {
-		if c <= ' ' || c > '~' {
-			return false
-		}
-	}
-	return true
-}
-
-// parseSignature reads "sha256=<64 hex digits>".
-func parseSignature(header string) ([]byte, bool) {
-	hexSig, ok := strings.CutPrefix(header, "sha256=")
-	if !ok || len(hexSig) != 2*sha256.Size {
-		return nil, false
-	}
-	sig, err := hex.DecodeString(hexSig)
-	return sig, err == nil
-}
-
-// errBadSignature: the body does not match its signature.
-var errBadSignature = errors.New("wrong X-Hub-Signature-256")
-
-// readSigned reads r's body, at most limit bytes, hashing it as it goes,
-// and returns it if its HMAC-SHA256 under secret is sig (compared in
-// constant time). A declared length is allocated once, exactly; only a
-// chunked body grows its buffer.
-func readSigned(w http.ResponseWriter, r *http.Request, limit int64, secret, sig []byte) ([]byte, error) {
-	mac := hmac.New(sha256.New, secret)
-	body := io.TeeReader(http.MaxBytesReader(w, r.Body, limit), mac)
-	var b []byte
-	var err error
-	if r.ContentLength >= 0 {
-		b = make([]byte, r.ContentLength)
-		_, err = io.ReadFull(body, b)
-	} else {
-		var buf bytes.Buffer
-		_, err = buf.ReadFrom(body)
-		b = buf.Bytes()
-	}
-	if err != nil {
-		return nil, err
-	}
-	if !hmac.Equal(mac.Sum(nil), sig) {
-		return nil, errBadSignature
-	}
-	return b, nil
-}
-
-// readFailure maps an error of readSigned to an answer.
-func readFailure(err error) (int, string) {
-	var tooBig *http.MaxBytesError
-	var netErr net.Error
-	switch {
-	case errors.Is(err, errBadSignature):
-		return http.StatusUnauthorized, err.Error()
-	case errors.As(err, &tooBig):
-		return http.StatusRequestEntityTooLarge, "payload too large"
-	case errors.As(err, &netErr) && netErr.Timeout():
-		return http.StatusRequestTimeout, "the body came too slowly"
-	}
-	return http.StatusBadRequest, "cannot read the body"
-}
-
 // refuse answers and closes the connection: the rest of the body, if
 // any, is not read, not even to keep the connection.
 func (h *WebhookHandler) refuse(w http.ResponseWriter, code int, msg string) {
 	w.Header().Set("Connection", "close")
 	h.answer(w, code, msg)
-}
-
-// formPayload returns the JSON of a delivery: the body, or its payload
-// field when the webhook was configured as application/x-www-form-urlencoded.
-func formPayload(contentType string, body []byte) ([]byte, error) {
-	mt, _, _ := mime.ParseMediaType(contentType)
-	if mt != "application/x-www-form-urlencoded" {
-		return body, nil
-	}
-	form, err := url.ParseQuery(string(body))
-	if err != nil {
-		return nil, fmt.Errorf("form payload: %w", err)
-	}
-	return []byte(form.Get("payload")), nil
 }
 
 // accept parses a verified delivery and queues it; it returns the answer.
