@@ -168,7 +168,7 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !handledEvents[event] {
 		// Nothing would be done with it, so its body is not even read.
 		h.stats.ignored.Add(1)
-		h.answer(w, http.StatusAccepted, "event "+event+" ignored")
+		h.refuse(w, http.StatusAccepted, "event "+event+" ignored")
 		return
 	}
 	if r.ContentLength > h.o.MaxBody {
@@ -202,9 +202,11 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // handledEvents are the events whose bodies are read.
 var handledEvents = map[string]bool{"ping": true, "push": true, "pull_request": true, "issue_comment": true}
 
-// refuse answers and closes the connection: the rest of the body, if
-// any, is not read, not even to keep the connection.
+// refuse answers (a refusal, or 202 for an event not handled) and closes
+// the connection: the rest of the body, if any, is not read, not even to keep the connection (the server would
+// read up to 256 KiB of it after the answer, on a connection it closes).
 func (h *WebhookHandler) refuse(w http.ResponseWriter, code int, msg string) {
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now())
 	w.Header().Set("Connection", "close")
 	h.answer(w, code, msg)
 }

@@ -150,8 +150,11 @@ func (b *bounded) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // refuse answers without reading the request's body and closes the
-// connection, so the server does not read the body to reuse it either.
+// connection. The read deadline set to now keeps the server from reading
+// up to 256 KiB of the body after the answer, which it does even on a
+// connection it closes.
 func refuse(w http.ResponseWriter, code int, msg string) {
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now())
 	w.Header().Set("Connection", "close")
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(code)

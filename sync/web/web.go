@@ -2,6 +2,12 @@
 // dashboard (run list, run page with state, metrics, artifacts and log),
 // Prometheus metrics and a health check. Pages are read-only views of the
 // store; everything shown is escaped, since logs are written by jobs.
+//
+// The server itself is bounded in time and memory, since the webhook
+// endpoint faces the internet: NewHTTPServer sets every timeout, caps
+// headers and charges request bodies to a budget shared by all requests;
+// LimitListener bounds connections; streaming routes opt out of the
+// response timeout explicitly with Stream. Limits documents the defaults.
 package web
 
 import (
