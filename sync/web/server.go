@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -104,16 +105,25 @@ func largeShare(budget int64) int64 { return budget - budget/8 }
 // their defaults): every timeout set, headers capped, and request bodies
 // charged to a budget shared by all requests. Serve it on a LimitListener
 // with the same limits to bound connections too.
+//
+// Shutdown cancels the contexts of the requests in flight, so that
+// streaming responses, which would otherwise run until the client leaves,
+// end; handlers take a cancelled context as the end of the request, not
+// as an error (Server does).
 func NewHTTPServer(h http.Handler, l Limits) *http.Server {
 	l = l.withDefaults()
-	return &http.Server{
+	base, stop := context.WithCancel(context.Background())
+	srv := &http.Server{
 		Handler:           &bounded{next: h, l: l, budget: &budget{total: l.BodyBudget, large: largeShare(l.BodyBudget)}},
 		ReadHeaderTimeout: l.ReadHeaderTimeout,
 		ReadTimeout:       l.ReadTimeout,
 		WriteTimeout:      l.WriteTimeout,
 		IdleTimeout:       l.IdleTimeout,
 		MaxHeaderBytes:    l.MaxHeaderBytes,
+		BaseContext:       func(net.Listener) context.Context { return base },
 	}
+	srv.RegisterOnShutdown(stop)
+	return srv
 }
 
 // bounded charges each request's body to the budget before h runs.

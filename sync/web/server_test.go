@@ -328,3 +328,41 @@ func TestCancelledRequestsLogNoErrors(t *testing.T) {
 		t.Errorf("closed store: %d, logs %q", rec.Code, logs.String())
 	}
 }
+
+// Shutdown ends a streaming response that would otherwise last as long as
+// its client, by cancelling its request's context.
+func TestShutdownEndsStreams(t *testing.T) {
+	ended := make(chan error, 1)
+	srv := web.NewHTTPServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w = web.Stream(w, r)
+		io.WriteString(w, "live\n")
+		http.NewResponseController(w).Flush()
+		<-r.Context().Done()
+		ended <- r.Context().Err()
+	}), web.Limits{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(web.LimitListener(ln, 0)) }()
+	resp, err := http.Get("http://" + ln.Addr().String() + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if line, err := bufio.NewReader(resp.Body).ReadString('\n'); err != nil || line != "live\n" {
+		t.Fatalf("first line %q %v", line, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+	if err := <-ended; !errors.Is(err, context.Canceled) {
+		t.Errorf("stream ended with %v", err)
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		t.Errorf("Serve: %v", err)
+	}
+}

@@ -11,7 +11,8 @@ import (
 // returned writer gets StreamWriteTimeout to complete instead, so a client
 // that stops reading is still disconnected. Call it before the first
 // write, in handlers of requests without a body, and write through what
-// it returns.
+// it returns. A streaming handler must end when the request's context
+// does: the client left, or the server is shutting down.
 //
 // Outside a server from NewHTTPServer (an httptest server, a recorder) the
 // default StreamWriteTimeout applies, and deadlines the connection does
