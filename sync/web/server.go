@@ -35,9 +35,9 @@ type Limits struct {
 	// MaxConns bounds open connections (default 256); LimitListener
 	// enforces it.
 	MaxConns int
-	// MaxBody bounds one request's body (default 25 MiB, GitHub's cap):
-	// a larger declared Content-Length gets 413 before anything is read,
-	// a chunked body is cut there.
+	// MaxBody bounds one request's body (default 25 MiB, GitHub's cap;
+	// never more than 7/8 of BodyBudget): a larger declared Content-Length
+	// gets 413 before anything is read, a chunked body is cut there.
 	MaxBody int64
 	// BodyBudget bounds the bodies of all requests in flight together
 	// (default 32 MiB). A request is charged its declared Content-Length,
@@ -109,7 +109,7 @@ func largeShare(budget int64) int64 { return budget - budget/8 }
 // Shutdown cancels the contexts of the requests in flight, so that
 // streaming responses, which would otherwise run until the client leaves,
 // end; handlers take a cancelled context as the end of the request, not
-// as an error (Server does).
+// as an error (this package's Server does).
 func NewHTTPServer(h http.Handler, l Limits) *http.Server {
 	l = l.withDefaults()
 	base, stop := context.WithCancel(context.Background())
