@@ -143,9 +143,10 @@ func (h *WebhookHandler) answer(w http.ResponseWriter, code int, msg string) {
 // ServeHTTP implements http.Handler. The headers are checked first: a
 // delivery that cannot be genuine (no well-formed signature, no event
 // name) is refused before a byte of its body is read, and so is a body
-// declared larger than MaxBody. The body is then read once, within
-// MaxBody, into a buffer of its declared size while its HMAC is computed;
-// nothing of it is looked at before the signature checks out.
+// declared larger than MaxBody; events gitlaunch does not handle are
+// answered 202 unread. The body is then read once, within MaxBody, into
+// pooled chunks while its HMAC is computed; nothing of it is looked at
+// before the signature checks out.
 func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.stats.received.Add(1)
 	if r.Method != http.MethodPost {
@@ -203,8 +204,9 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 var handledEvents = map[string]bool{"ping": true, "push": true, "pull_request": true, "issue_comment": true}
 
 // refuse answers (a refusal, or 202 for an event not handled) and closes
-// the connection: the rest of the body, if any, is not read, not even to keep the connection (the server would
-// read up to 256 KiB of it after the answer, on a connection it closes).
+// the connection. The rest of the body, if any, is not read: the read
+// deadline set to now keeps the server from reading up to 256 KiB of it
+// after the answer, which it does even on a connection it closes.
 func (h *WebhookHandler) refuse(w http.ResponseWriter, code int, msg string) {
 	_ = http.NewResponseController(w).SetReadDeadline(time.Now())
 	w.Header().Set("Connection", "close")
