@@ -85,6 +85,10 @@ func (h *WebhookHandler) handleComment(ctx context.Context, log *slog.Logger, d 
 	log = log.With("pr", pr, "user", user)
 	red := NewRedactor(append(slices.Collect(maps.Values(d.repo.Secrets)), h.o.Secrets...)...)
 	may, err := h.o.Trust.CanWrite(ctx, d.repo.GitHub, user)
+	if err != nil && stopping(ctx) {
+		log.Debug("comment command interrupted", "err", err)
+		return
+	}
 	if err != nil {
 		log.Warn("cannot check a commenter's permission", "err", err)
 		h.reply(ctx, log, owner, name, pr, red, fmt.Sprintf("%s: gitlaunch could not check your permission (%v); please try again later.", user, err))
@@ -106,9 +110,15 @@ func (h *WebhookHandler) handleComment(ctx context.Context, log *slog.Logger, d 
 			reaction = react
 		}
 	}
+	if err := ctx.Err(); err != nil {
+		// Stopped or out of time: the replies would blame the commands
+		// for it, and posting would fail the same way.
+		warn(ctx, log, "comment command interrupted", err)
+		return
+	}
 	if reaction != "" {
 		if _, _, err := h.o.Client.Reactions.CreateIssueCommentReaction(ctx, owner, name, c.Comment.ID, reaction); err != nil {
-			log.Warn("react to a command", "err", err)
+			warn(ctx, log, "react to a command", err)
 		}
 	}
 	if len(replies) > 0 {
@@ -167,7 +177,7 @@ func (h *WebhookHandler) headOf(ctx context.Context, log *slog.Logger, d deliver
 		return f, fmt.Sprintf("pull request #%d is closed.", pr)
 	}
 	if _, err := h.o.Engine.PollRepo(ctx, d.repo.Name); err != nil {
-		log.Warn("poll before a command", "err", err)
+		warn(ctx, log, "poll before a command", err)
 	}
 	return f, ""
 }
@@ -241,6 +251,6 @@ func (h *WebhookHandler) approveCommand(ctx context.Context, log *slog.Logger, d
 func (h *WebhookHandler) reply(ctx context.Context, log *slog.Logger, owner, name string, pr int, red *Redactor, text string) {
 	body := replyMarker + "\n" + red.Redact(text)
 	if _, _, err := h.o.Client.Issues.CreateComment(ctx, owner, name, pr, &gh.IssueComment{Body: gh.String(body)}); err != nil {
-		log.Warn("reply to a command", "err", err)
+		warn(ctx, log, "reply to a command", err)
 	}
 }

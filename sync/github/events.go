@@ -2,6 +2,7 @@ package github
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 )
 
@@ -32,11 +33,25 @@ func (h *WebhookHandler) handlePR(ctx context.Context, log *slog.Logger, d deliv
 	if d.pr.Action == "closed" {
 		runs, err := h.o.Engine.CancelPR(ctx, d.repo.Name, n, nil, "pull request closed")
 		if err != nil {
-			log.Warn("cancel runs of a closed pull request", "pr", n, "err", err)
+			warn(ctx, log, "cancel runs of a closed pull request", err, "pr", n)
 		}
 		log.Info("pull request closed", "pr", n, "cancelled", len(runs))
 		return
 	}
 	h.o.Engine.PollNow(d.repo.Name)
 	log.Debug("pull request: polling", "pr", n, "action", d.pr.Action, "sha", f.HeadSHA)
+}
+
+// stopping reports whether ctx was cancelled: the worker is stopping
+// (shutdown). A CommandTimeout that passed is not that.
+func stopping(ctx context.Context) bool { return errors.Is(ctx.Err(), context.Canceled) }
+
+// warn logs a failed call, at debug level when the worker is stopping: a
+// call cut short by shutdown is not a failure worth a warning.
+func warn(ctx context.Context, log *slog.Logger, msg string, err error, args ...any) {
+	level := slog.LevelWarn
+	if stopping(ctx) {
+		level = slog.LevelDebug
+	}
+	log.Log(context.Background(), level, msg, append(args, "err", err)...)
 }

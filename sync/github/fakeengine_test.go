@@ -18,6 +18,9 @@ type recordingEngine struct {
 	events  []engine.Event
 	waiting map[string][]*engine.Run // sha → waiting runs for Approve
 	active  []*engine.Run            // for CancelPR
+	// pollBlocks makes PollRepo wait for its context to end, as a poll
+	// of a slow remote would at shutdown.
+	pollBlocks bool
 }
 
 func newRecordingEngine() *recordingEngine {
@@ -41,8 +44,12 @@ func (e *recordingEngine) PollNow(name string) bool {
 	return name == e.repo.Name
 }
 
-func (e *recordingEngine) PollRepo(_ context.Context, name string) ([]*engine.Run, error) {
+func (e *recordingEngine) PollRepo(ctx context.Context, name string) ([]*engine.Run, error) {
 	e.record("PollRepo %s", name)
+	if e.pollBlocks {
+		<-ctx.Done()
+		return nil, fmt.Errorf("poll %s: %w", name, ctx.Err())
+	}
 	return nil, nil
 }
 

@@ -408,10 +408,11 @@ func (w *e2eWorld) startSyncer() *e2eSyncer {
 	fail(err)
 	ln, err := e2eListen(ctx, w.addr)
 	fail(err)
-	srv := &http.Server{Handler: pages, ReadHeaderTimeout: 10 * time.Second}
+	// The syncer's own server and its limits: Gitea's deliveries pass them.
+	srv := web.NewHTTPServer(pages, web.Limits{})
 
 	served, hooked, ran := make(chan error, 1), make(chan error, 1), make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	go func() { served <- srv.Serve(web.LimitListener(ln, 0)) }()
 	go func() { hooked <- hook.Run(ctx) }()
 	go func() { ran <- eng.Run(ctx) }()
 	s := &e2eSyncer{st: st}

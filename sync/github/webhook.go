@@ -2,17 +2,10 @@ package github
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
-	"mime"
 	"net/http"
-	"net/url"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -147,74 +140,77 @@ func (h *WebhookHandler) answer(w http.ResponseWriter, code int, msg string) {
 	io.WriteString(w, msg+"\n")
 }
 
-// ServeHTTP implements http.Handler.
+// ServeHTTP implements http.Handler. The headers are checked first: a
+// delivery that cannot be genuine (no well-formed signature, no event
+// name) is refused before a byte of its body is read, and so is a body
+// declared larger than MaxBody; events gitlaunch does not handle are
+// answered 202 unread. The body is then read once, within MaxBody, into
+// pooled chunks while its HMAC is computed; nothing of it is looked at
+// before the signature checks out.
 func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.stats.received.Add(1)
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		h.answer(w, http.StatusMethodNotAllowed, "webhooks are POSTed")
+		h.refuse(w, http.StatusMethodNotAllowed, "webhooks are POSTed")
+		return
+	}
+	sig, ok := parseSignature(r.Header.Get(gh.SHA256SignatureHeader))
+	if !ok {
+		h.stats.unauthorized.Add(1)
+		h.refuse(w, http.StatusUnauthorized, "missing or malformed X-Hub-Signature-256")
+		return
+	}
+	event, id := r.Header.Get(gh.EventTypeHeader), r.Header.Get(gh.DeliveryIDHeader)
+	if !validHeaderToken(event) || id != "" && !validHeaderToken(id) {
+		h.stats.rejected.Add(1)
+		h.refuse(w, http.StatusBadRequest, "missing or malformed X-GitHub-Event or X-GitHub-Delivery")
+		return
+	}
+	if !handledEvents[event] {
+		// Nothing would be done with it, so its body is not even read.
+		h.stats.ignored.Add(1)
+		h.refuse(w, http.StatusAccepted, "event "+event+" ignored")
 		return
 	}
 	if r.ContentLength > h.o.MaxBody {
 		h.stats.rejected.Add(1)
-		h.answer(w, http.StatusRequestEntityTooLarge, "payload too large")
+		h.refuse(w, http.StatusRequestEntityTooLarge, "payload too large")
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.o.MaxBody))
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooBig):
-		h.stats.rejected.Add(1)
-		h.answer(w, http.StatusRequestEntityTooLarge, "payload too large")
-		return
-	case err != nil:
-		h.stats.rejected.Add(1)
-		h.answer(w, http.StatusBadRequest, "cannot read the body")
-		return
-	}
-	// Nothing of the body is looked at before its signature checks out.
-	if !validSignature(r.Header.Get(gh.SHA256SignatureHeader), body, h.o.Secret) {
-		h.stats.unauthorized.Add(1)
-		h.answer(w, http.StatusUnauthorized, "missing or wrong X-Hub-Signature-256")
+	body, release, err := h.readSigned(w, r, sig)
+	if err != nil {
+		code, msg := readFailure(err)
+		if code == http.StatusUnauthorized {
+			h.stats.unauthorized.Add(1)
+		} else {
+			h.stats.rejected.Add(1)
+		}
+		h.refuse(w, code, msg)
 		return
 	}
 	payload, err := formPayload(r.Header.Get("Content-Type"), body)
 	if err != nil {
+		release()
 		h.stats.rejected.Add(1)
 		h.answer(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	code, msg := h.accept(r.Header.Get(gh.EventTypeHeader), r.Header.Get(gh.DeliveryIDHeader), payload)
+	code, msg := h.accept(event, id, payload) // keeps nothing of payload
+	release()
 	h.answer(w, code, msg)
 }
 
-// validSignature checks "sha256=<hex HMAC-SHA256 of body>" in constant time.
-func validSignature(header string, body, secret []byte) bool {
-	hexSig, ok := strings.CutPrefix(header, "sha256=")
-	if !ok {
-		return false
-	}
-	got, err := hex.DecodeString(hexSig)
-	if err != nil {
-		return false
-	}
-	m := hmac.New(sha256.New, secret)
-	m.Write(body)
-	return hmac.Equal(got, m.Sum(nil))
-}
+// handledEvents are the events whose bodies are read.
+var handledEvents = map[string]bool{"ping": true, "push": true, "pull_request": true, "issue_comment": true}
 
-// formPayload returns the JSON of a delivery: the body, or its payload
-// field when the webhook was configured as application/x-www-form-urlencoded.
-func formPayload(contentType string, body []byte) ([]byte, error) {
-	mt, _, _ := mime.ParseMediaType(contentType)
-	if mt != "application/x-www-form-urlencoded" {
-		return body, nil
-	}
-	form, err := url.ParseQuery(string(body))
-	if err != nil {
-		return nil, fmt.Errorf("form payload: %w", err)
-	}
-	return []byte(form.Get("payload")), nil
+// refuse answers (a refusal, or 202 for an event not handled) and closes
+// the connection. The rest of the body, if any, is not read: the read
+// deadline set to now keeps the server from reading up to 256 KiB of it
+// after the answer, which it does even on a connection it closes.
+func (h *WebhookHandler) refuse(w http.ResponseWriter, code int, msg string) {
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+	w.Header().Set("Connection", "close")
+	h.answer(w, code, msg)
 }
 
 // accept parses a verified delivery and queues it; it returns the answer.
@@ -314,13 +310,21 @@ func (h *WebhookHandler) malformed(err error) (int, string) {
 }
 
 // Run handles queued deliveries until ctx ends; deliveries still queued
-// then are dropped (polling, the safety net, finds their changes).
+// then are dropped (polling, the safety net, finds their changes). Ending
+// is not an error: Run returns nil, and a delivery interrupted by it logs
+// no error.
 func (h *WebhookHandler) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			if n := len(h.queue); n > 0 {
+				h.o.Logger.Info("webhook worker stopping; polling will catch up on the queued deliveries", "dropped", n)
+			}
 			return nil
 		case d := <-h.queue:
+			if ctx.Err() != nil {
+				continue // both were ready; stopping wins
+			}
 			h.handle(ctx, d)
 			h.stats.handled.Add(1)
 		}

@@ -220,7 +220,7 @@ func TestWebhookRejectsBadSignatures(t *testing.T) {
 	for _, tt := range tests {
 		req, _ := http.NewRequest(http.MethodPost, f.srv.URL+"/webhook", bytes.NewReader(tt.body))
 		req.Header.Set("X-GitHub-Event", "push")
-		req.Header.Set("X-GitHub-Delivery", "d-"+tt.name)
+		req.Header.Set("X-GitHub-Delivery", "d-"+strings.ReplaceAll(tt.name, " ", "-"))
 		req.Header.Set("Content-Type", "application/json")
 		if tt.sig != "" {
 			req.Header.Set("X-Hub-Signature-256", tt.sig)

@@ -2,6 +2,12 @@
 // dashboard (run list, run page with state, metrics, artifacts and log),
 // Prometheus metrics and a health check. Pages are read-only views of the
 // store; everything shown is escaped, since logs are written by jobs.
+//
+// The server itself is bounded in time and memory, since the webhook
+// endpoint faces the internet: NewHTTPServer sets every timeout, caps
+// headers and charges request bodies to a budget shared by all requests;
+// LimitListener bounds connections; streaming routes opt out of the
+// response timeout explicitly with Stream. Limits documents the defaults.
 package web
 
 import (
@@ -103,6 +109,13 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		http.Error(w, "no such run", http.StatusNotFound)
 		return
 	}
+	if r.Context().Err() != nil {
+		// The client hung up or the syncer is shutting down: the failure
+		// is the interruption, not an error worth a log line.
+		s.opts.Logger.Debug("web: request ended early", "path", r.URL.Path, "err", err)
+		http.Error(w, "request ended", http.StatusServiceUnavailable)
+		return
+	}
 	s.opts.Logger.Error("web", "path", r.URL.Path, "err", err)
 	http.Error(w, "internal error", http.StatusInternalServerError)
 }
@@ -160,7 +173,8 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request) {
 	s.render(w, "run.html", runPage{Run: run, Transitions: tr, Log: string(b), LogSize: size, Truncated: off > 0})
 }
 
-// log streams the whole log as plain text, however large.
+// log streams the whole log as plain text, however large: a streaming
+// route, bounded per write rather than as a whole (see Stream).
 func (s *Server) log(w http.ResponseWriter, r *http.Request) {
 	rc, err := s.opts.Store.OpenLog(r.Context(), r.PathValue("id"), 0)
 	if err != nil {
@@ -168,6 +182,7 @@ func (s *Server) log(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer rc.Close()
+	w = Stream(w, r)
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	_, _ = io.Copy(w, rc)
 }
