@@ -52,8 +52,8 @@ func (d *Daemon) openHTTP() error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
-	d.http = &httpServer{ln: ln, hook: hook,
-		srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}}
+	limits := web.DefaultLimits()
+	d.http = &httpServer{ln: web.LimitListener(ln, limits.MaxConns), hook: hook, srv: web.NewHTTPServer(h, limits)}
 	d.onClose(func() error {
 		// Run's graceful shutdown may have closed it already.
 		if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
