@@ -87,7 +87,7 @@ func TestSyncListenKubeGitea(t *testing.T) {
 		t.Fatalf("leader lease: %v", err)
 	}
 	if h := lease.Spec.HolderIdentity; h == nil || *h != replica {
-		t.Errorf("lease holder %v, want %s", h, replica)
+		t.Errorf("lease holder %q, want %s", ptrString(h), replica)
 	}
 
 	// 2. A pull request from a branch of the repository, by the owner: a
@@ -174,4 +174,11 @@ func secretRef(p *corev1.Pod, name string) *corev1.SecretKeySelector {
 		}
 	}
 	return nil
+}
+
+func ptrString(p *string) string {
+	if p == nil {
+		return "<none>"
+	}
+	return *p
 }
