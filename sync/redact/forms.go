@@ -63,7 +63,7 @@ func Forms(v string) []string {
 // last one with the bytes after it.
 func base64Core(enc *base64.Encoding, v string, k int) string {
 	s := enc.EncodeToString(append(make([]byte, k), v...))
-	start := (8*k + 5) / 6        // first character with no bit of the k bytes
+	start := (8*k + 5) / 6      // first character with no bit of the k bytes
 	end := 8 * (k + len(v)) / 6 // characters made of v's bits only end here
 	return s[start:end]
 }
