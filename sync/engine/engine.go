@@ -70,6 +70,10 @@ type Options struct {
 	// ValidateWith is the admin's config when one was given: only then are
 	// GPU models and datasets checked against its tables.
 	ValidateWith *schema.Config
+	// Hidden are values never stored from any run (log, reason, problems,
+	// metric and artifact names), besides each repository's Secrets: the
+	// syncer's GitHub token, webhook secret and git tokens.
+	Hidden []string
 }
 
 // Engine plans, dispatches and reports runs. Its methods are safe for
@@ -86,6 +90,9 @@ type Engine struct {
 	cancels CancelInbox
 	logs    LogAppender
 	outbox  OutboxStore
+
+	// red redacts what runs store (see redact.go).
+	red *redactors
 
 	exec      Executor
 	reporters []Reporter
@@ -153,7 +160,7 @@ func New(opts Options) (*Engine, error) {
 		cfg:           cfg,
 		vcfg:          opts.ValidateWith,
 		prs:           opts.PRs,
-		runs:          opts.Store,
+		red:           newRedactors(opts.Hidden),
 		polls:         opts.Store,
 		crons:         opts.Store,
 		cancels:       opts.Store,
@@ -170,6 +177,7 @@ func New(opts Options) (*Engine, error) {
 		cancelReasons: map[string]string{},
 		wake:          make(chan struct{}, 1),
 	}
+	e.runs = redactingRuns{RunStore: opts.Store, e: e}
 	if e.clock == nil {
 		e.clock = SystemClock
 	}
@@ -226,6 +234,9 @@ func (e *Engine) AddRepo(r *Repo) error {
 	}
 	e.repos[r.Name] = &repoState{Repo: r}
 	e.order = append(e.order, r.Name)
+	e.red.mu.Lock()
+	delete(e.red.byRepo, r.Name) // built before the repository's secrets were known
+	e.red.mu.Unlock()
 	return nil
 }
 
