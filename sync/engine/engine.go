@@ -130,7 +130,11 @@ type Engine struct {
 type repoState struct {
 	*Repo
 	// lastErr is the latest poll error, shown by `gitlaunch runs`/status.
-	lastErr      error
+	lastErr error
+	// warning is what the store keeps of the latest successful poll's
+	// warnings (PollWarning…), "" for none; warnSince is when they began.
+	warning      string
+	warnSince    time.Time
 	failures     int
 	failingSince time.Time
 	nextPoll     time.Time
@@ -205,7 +209,12 @@ func New(opts Options) (*Engine, error) {
 	// as anyone knows; its first good poll clears the stored error.
 	if stored, err := e.polls.PollErrors(context.Background()); err == nil {
 		for _, pe := range stored {
-			if rs, ok := e.repos[pe.Repo]; ok {
+			rs, ok := e.repos[pe.Repo]
+			switch {
+			case !ok:
+			case pe.Warning():
+				rs.warning, rs.warnSince = pe.Err, pe.Since
+			default:
 				rs.lastErr, rs.failingSince = errors.New(pe.String()), pe.Since
 			}
 		}
@@ -256,6 +265,17 @@ func (e *Engine) OnlyJobs(names []string) {
 	e.mu.Lock()
 	e.onlyJobs = names
 	e.mu.Unlock()
+}
+
+// RepoWarning is what the latest successful poll of a repository warned
+// about (refs it skipped), "" for nothing.
+func (e *Engine) RepoWarning(name string) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if rs, ok := e.repos[name]; ok {
+		return strings.TrimPrefix(rs.warning, PollWarning)
+	}
+	return ""
 }
 
 // RepoError is the latest poll error of a repository, nil when healthy.
