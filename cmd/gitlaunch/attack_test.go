@@ -1,0 +1,219 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"html"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gitlaunch/gitlaunch/sync/daemon"
+	"github.com/gitlaunch/gitlaunch/sync/daemon/daemontest"
+	"github.com/gitlaunch/gitlaunch/sync/engine"
+	"github.com/gitlaunch/gitlaunch/sync/git/gittest"
+	"github.com/gitlaunch/gitlaunch/sync/github/githubtest"
+)
+
+// jobYAML is a manifest whose command is the given shell lines.
+func jobYAML(name string, lines []string, extra string) string {
+	return "apiVersion: gitlaunch.dev/v1\nkind: Job\nname: " + name + "\nimage: busybox\ncommand: |\n  " +
+		strings.Join(lines, "\n  ") + "\n" + extra
+}
+
+func writeFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// leakedForms are the ways a secret could show: as it is, escaped for
+// HTML or JSON, encoded, or cut in two.
+func leakedForms(secret string) []string {
+	j, _ := json.Marshal(secret)
+	forms := []string{secret, html.EscapeString(secret), strings.Trim(string(j), `"`),
+		base64.StdEncoding.EncodeToString([]byte(secret)), base64.URLEncoding.EncodeToString([]byte(secret)),
+		strings.TrimRight(base64.StdEncoding.EncodeToString([]byte(secret)), "="),
+		hex.EncodeToString([]byte(secret)), url.QueryEscape(secret), url.PathEscape(secret)}
+	half := len(secret) / 2
+	return append(forms, secret[:half], secret[half:], html.EscapeString(secret[half:]))
+}
+
+// TestSecretsHiddenOnEverySurface reproduces issue 9 finding 2 as a job's
+// author would: a trusted job prints its secret (which holds & and <) in
+// two pieces a moment apart, base64, hex and URL-encoded, names a metric
+// and an artifact after it, and fails so that the pull request comment
+// shows its log tail. No surface shows the secret in any form: the
+// stored log, the run page, the log route, the API, the console, the
+// syncer's log, `gitlaunch logs` and `runs -o json`, the commit statuses
+// and the pull request comment.
+func TestSecretsHiddenOnEverySurface(t *testing.T) {
+	const secret = "Sw0rd&fish<42>"
+	gh := githubtest.New(t)
+	gh.AddRepo("octo/models")
+	gh.AddToken("tok-123456", "gitlaunch-bot")
+	gh.SetPermission("octo/models", "alice", "write")
+	remote := gittest.NewRemote(t)
+	leak := jobYAML("leak", []string{
+		`k="$API_KEY"`,
+		`printf 'piece=%s' "${k%%&*}"`,
+		`sleep 0.5`,
+		`printf '%s\n' "&${k#*&}"`,
+		`printf '%s' "$k" | base64`,
+		`printf '%s' "$k" | od -An -tx1 | tr -d ' \n'; echo`,
+		`python3 -c 'import os, urllib.parse as u; print(u.quote(os.environ["API_KEY"], safe=""))'`,
+		`printf '{"m_%s": 1}' "$k" > metrics.json`,
+		`touch "out-$k.txt"`,
+		`echo "failing with $k" >&2`,
+		`exit 3`,
+	}, "secrets: [API_KEY]\nresults: {artifacts: ['out-*'], metrics: {file: metrics.json}}\n")
+	mainSHA := remote.Commit(t, "main", map[string]string{"leak/job.yaml": leak}, "first")
+
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"token":       "tok-123456\n",
+		"secrets.env": "API_KEY=" + secret + "\n",
+		"gitlaunch.yaml": `apiVersion: gitlaunch.dev/v1
+kind: Config
+repos:
+  - url: ` + remote.URL + `
+    name: models
+    github: octo/models
+    secretsFile: secrets.env
+github:
+  baseURL: ` + gh.APIURL() + `
+  tokenFile: token
+sync:
+  pollInterval: 1h
+  baseURL: https://gitlaunch.example.com
+`})
+	s := daemontest.Open(t, filepath.Join(dir, "data"), "", daemon.Options{ConfigPath: filepath.Join(dir, "gitlaunch.yaml"),
+		Listen: "127.0.0.1:0"}).Start()
+	push := waitTerminal(t, s, func(r *engine.Run) bool { return r.Trigger == engine.TriggerPush })
+
+	// A pull request by a collaborator: trusted, so it gets the secret.
+	headSHA := remote.Commit(t, "feature", map[string]string{"leak/job.yaml": leak, "leak/notes.txt": "x"}, "second")
+	remote.SetRef(t, "refs/pull/7/head", headSHA)
+	gh.SetPR("octo/models", githubtest.PullRequest{Number: 7, User: "alice", AuthorAssociation: "COLLABORATOR",
+		HeadRef: "feature", HeadSHA: headSHA, HeadRepo: "octo/models", BaseRef: "main", BaseSHA: mainSHA})
+	s.Engine().PollNow("models")
+	pr := waitTerminal(t, s, func(r *engine.Run) bool { return r.PR == 7 })
+	if pr.Untrusted || pr.State != engine.StateFailed || push.State != engine.StateFailed {
+		t.Fatalf("runs: push %s, PR %s (untrusted %v)", push.State, pr.State, pr.Untrusted)
+	}
+	comment := waitComment(t, gh, "octo/models", 7, "failed")
+
+	surfaces := map[string]string{"console": s.Console.String(), "syncer log": s.Log.String(), "PR comment": comment}
+	for _, st := range gh.Statuses("octo/models", mainSHA) {
+		surfaces["status "+st.Context] += st.Description + "\n"
+	}
+	base := "http://" + s.Addr().String()
+	for _, r := range []*engine.Run{push, pr} {
+		surfaces["store log "+r.ID] = storeLog(t, s, r.ID)
+		for _, path := range []string{"/runs/" + r.ID, "/runs/" + r.ID + "/log", "/api/runs/" + r.ID} {
+			surfaces[path] = get(t, base+path)
+		}
+		out, errOut, code := gitlaunch(t, "", "logs", "--data-dir", s.DataDir(), r.ID)
+		if code != 0 {
+			t.Errorf("logs %s: exit %d %s", r.ID, code, errOut)
+		}
+		surfaces["gitlaunch logs "+r.ID] = out
+	}
+	surfaces["/api/runs"] = get(t, base+"/api/runs")
+	surfaces["/"] = get(t, base+"/")
+	out, _, _ := gitlaunch(t, "", "runs", "--data-dir", s.DataDir(), "-o", "json")
+	surfaces["runs -o json"] = out
+	out, _, _ = gitlaunch(t, "", "runs", "--data-dir", s.DataDir())
+	surfaces["runs"] = out
+
+	for where, text := range surfaces {
+		for _, leak := range leakedForms(secret) {
+			if strings.Contains(text, leak) {
+				t.Errorf("%s shows %q:\n%s", where, leak, text)
+			}
+		}
+	}
+	// The job did print it: the masks are there.
+	for _, where := range []string{"store log " + pr.ID, "gitlaunch logs " + pr.ID, "/runs/" + pr.ID + "/log", "PR comment"} {
+		if !strings.Contains(surfaces[where], "piece=***") || !strings.Contains(surfaces[where], "failing with ***") {
+			t.Errorf("%s lacks the masks:\n%s", where, surfaces[where])
+		}
+	}
+}
+
+// waitTerminal waits for a run that match selects to end.
+func waitTerminal(t *testing.T, s *daemontest.Syncer, match func(*engine.Run) bool) *engine.Run {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		runs, err := s.Store().ListRuns(context.Background(), engine.RunFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range runs {
+			if match(r) && r.State.Terminal() {
+				return r
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("no matching run ended within a minute")
+	return nil
+}
+
+// waitComment waits for the pull request's comment to say want.
+func waitComment(t *testing.T, gh *githubtest.Server, repo string, pr int, want string) string {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, c := range gh.Comments(repo, pr) {
+			if strings.Contains(c.Body, want) {
+				return c.Body
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("no comment on #%d says %q: %+v", pr, want, gh.Comments(repo, pr))
+	return ""
+}
+
+func storeLog(t *testing.T, s *daemontest.Syncer, id string) string {
+	t.Helper()
+	rc, err := s.Store().OpenLog(context.Background(), id, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func get(t *testing.T, u string) string {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET %s: %d", u, resp.StatusCode)
+	}
+	return string(b)
+}
