@@ -217,3 +217,96 @@ func get(t *testing.T, u string) string {
 	}
 	return string(b)
 }
+
+// TestTerminalControlSequencesNeutralised reproduces issue 9 finding 10: a
+// job prints a clipboard write (OSC 52), a title change, a screen clear and
+// a bidi override, names a metric with escapes; the remote advertises a
+// branch whose name holds a bidi override and a ref whose name holds ESC.
+// The console, `runs` (table, warnings and JSON) and `logs` print none of
+// it raw; `logs` keeps colours, and `logs --raw` prints the bytes stored.
+func TestTerminalControlSequencesNeutralised(t *testing.T) {
+	remote := gittest.NewRemote(t)
+	job := jobYAML("term", []string{
+		`printf 'clip \033]52;c;cHduZWQ=\007 title \033]0;pwned\033\\ clear \033[2J\033[H done\n'`,
+		`printf '\033[31mred\033[0m \342\200\256fdp.exe\n'`,
+		`printf '{"loss\\u001b]0;t\\u0007": 1, "acc\\u202e": 2}' > metrics.json`, // JSON escapes: a valid file
+	}, "results: {metrics: {file: metrics.json}}\non: {push: {branches: ['*']}}\n")
+	sha := remote.Commit(t, "main", map[string]string{"term/job.yaml": job}, "first")
+	remote.SetRef(t, "refs/heads/\u202eevil", sha)
+	remote.AddPackedRef(t, "refs/heads/\x1b]0;owned\x07", sha)
+	data := t.TempDir()
+	out, errOut, code := gitlaunch(t, t.TempDir(), "sync", "--once", "--data-dir", data, remote.URL)
+	if code != 0 {
+		t.Fatalf("sync --once: exit %d\n%s\n%s", code, out, errOut)
+	}
+	runsOut, runsErr, _ := gitlaunch(t, "", "runs", "--data-dir", data)
+	jsonOut, _, _ := gitlaunch(t, "", "runs", "--data-dir", data, "-o", "json")
+	var runs []*engine.Run
+	if err := json.Unmarshal([]byte(jsonOut), &runs); err != nil || len(runs) != 2 {
+		t.Fatalf("runs -o json: %v\n%s", err, jsonOut)
+	}
+	logs, _, _ := gitlaunch(t, "", "logs", "--data-dir", data, runs[0].ID)
+	raw, _, _ := gitlaunch(t, "", "logs", "--raw", "--data-dir", data, runs[0].ID)
+
+	for where, text := range map[string]string{"sync console": out + errOut, "runs": runsOut + runsErr, "runs -o json": jsonOut, "logs": logs} {
+		for _, bad := range []string{"\x1b]", "\x1b[2J", "\x1b[H", "\x07", "\u202e"} {
+			if strings.Contains(text, bad) {
+				t.Errorf("%s prints %q raw:\n%q", where, bad, text)
+			}
+		}
+	}
+	if !strings.Contains(logs, "\x1b[31mred\x1b[0m") || !strings.Contains(logs, "clip  title  clear  done") {
+		t.Errorf("logs:\n%q", logs)
+	}
+	if !strings.Contains(raw, "\x1b]52;c;cHduZWQ=\x07") || !strings.Contains(raw, "\u202e") {
+		t.Errorf("logs --raw:\n%q", raw)
+	}
+	// Hostile names are shown, escaped: the bidi branch ran, the ESC ref is
+	// a warning.
+	if !strings.Contains(runsOut, `\u202eevil`) || !strings.Contains(out, `\u202eevil`) {
+		t.Errorf("the bidi branch is not shown escaped:\n%s\n%s", runsOut, out)
+	}
+	if !strings.Contains(runsErr, `warning: repository repo: some refs are not followed: ref "refs/heads/\x1b]0;owned\a" skipped`) {
+		t.Errorf("runs warnings:\n%s", runsErr)
+	}
+	if !strings.Contains(jsonOut, `\u202eevil`) {
+		t.Errorf("runs -o json does not escape the bidi override:\n%s", jsonOut)
+	}
+}
+
+// TestTokenURLs reproduces issue 9 finding 2 (second part) from the
+// command line: a config naming a repository by a URL with a token is
+// refused, naming tokenFile and not the token; a URL with a token given as
+// an argument is used, and the token shows in no output and no stored run.
+func TestTokenURLs(t *testing.T) {
+	const token = "ghp_0123456789abcdefghijklmnopqrstuvwxyzAB"
+	remote := gittest.NewRemote(t)
+	remote.Server.RequireToken(token)
+	remote.Commit(t, "main", map[string]string{"hello/job.yaml": jobYAML("hello", []string{"echo repo is $GITLAUNCH_REPO"}, "")}, "first")
+	withToken := strings.Replace(remote.URL, "http://", "http://x-access-token:"+token+"@", 1)
+
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"gitlaunch.yaml": "apiVersion: gitlaunch.dev/v1\nkind: Config\nrepos:\n  - url: " + withToken + "\n"})
+	out, errOut, code := gitlaunch(t, "", "sync", "--once", "--config", filepath.Join(dir, "gitlaunch.yaml"), "--data-dir", filepath.Join(dir, "d1"))
+	if code != 1 || !strings.Contains(errOut, "repos[0].url") || !strings.Contains(errOut, "tokenFile") || strings.Contains(out+errOut, token) {
+		t.Errorf("config with a token URL: exit %d\n%s\n%s", code, out, errOut)
+	}
+
+	data := filepath.Join(dir, "d2")
+	out, errOut, code = gitlaunch(t, "", "run", "--data-dir", data, "--job", "hello", withToken)
+	if code != 0 || !strings.Contains(out, "repo is repo") {
+		t.Fatalf("run with a token URL: exit %d\n%s\n%s", code, out, errOut)
+	}
+	jsonOut, _, _ := gitlaunch(t, "", "runs", "--data-dir", data, "-o", "json")
+	var runs []*engine.Run
+	if err := json.Unmarshal([]byte(jsonOut), &runs); err != nil || len(runs) != 1 || runs[0].RepoURL != remote.URL {
+		t.Fatalf("runs -o json: %v\n%s", err, jsonOut)
+	}
+	logs, _, _ := gitlaunch(t, "", "logs", "--data-dir", data, runs[0].ID)
+	table, _, _ := gitlaunch(t, "", "runs", "--data-dir", data)
+	for where, text := range map[string]string{"run": out + errOut, "runs -o json": jsonOut, "logs": logs, "runs": table} {
+		if strings.Contains(text, token) {
+			t.Errorf("%s shows the token:\n%s", where, text)
+		}
+	}
+}
