@@ -21,7 +21,7 @@ func TestReportNeutralisesControlSequences(t *testing.T) {
 	r := &engine.Run{ID: "abc", Repo: "models", JobName: "train\x1b[2J", SHA: "0123456789", Trigger: engine.TriggerPush,
 		Ref: "refs/heads/\x1b]0;pwned\x07", Branch: "\x1b]0;pwned\x07", State: engine.StateFailed,
 		Reason: "exit 1 \x1b]52;c;cHduZWQ=\x1b\\ \u202egnp.exe", Metrics: map[string]float64{"loss\u202e\x1b[31m": 1},
-		Problems: []schema.Problem{{File: "a/job.yaml", Line: 1, Message: "bad \x1b[1A\x1b[K"}},
+		Problems:  []schema.Problem{{File: "a/job.yaml", Line: 1, Message: "bad \x1b[1A\x1b[K"}},
 		StartedAt: now.Add(-time.Second), FinishedAt: now}
 	var b bytes.Buffer
 	rep := console.New(&b)
