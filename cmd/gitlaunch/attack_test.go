@@ -75,6 +75,7 @@ func TestSecretsHiddenOnEverySurface(t *testing.T) {
 		`printf '{"m_%s": 1}' "$k" > metrics.json`,
 		`touch "out-$k.txt"`,
 		`echo "failing with $k" >&2`,
+		`echo "github token tok-""123456"`, // jobs cannot know it: checks that the syncer hides its own token
 		`exit 3`,
 	}, "secrets: [API_KEY]\nresults: {artifacts: ['out-*'], metrics: {file: metrics.json}}\n")
 	mainSHA := remote.Commit(t, "main", map[string]string{"leak/job.yaml": leak}, "first")
@@ -137,7 +138,7 @@ sync:
 	surfaces["runs"] = out
 
 	for where, text := range surfaces {
-		for _, leak := range leakedForms(secret) {
+		for _, leak := range append(leakedForms(secret), "tok-123456") {
 			if strings.Contains(text, leak) {
 				t.Errorf("%s shows %q:\n%s", where, leak, text)
 			}
@@ -145,7 +146,8 @@ sync:
 	}
 	// The job did print it: the masks are there.
 	for _, where := range []string{"store log " + pr.ID, "gitlaunch logs " + pr.ID, "/runs/" + pr.ID + "/log", "PR comment"} {
-		if !strings.Contains(surfaces[where], "piece=***") || !strings.Contains(surfaces[where], "failing with ***") {
+		if !strings.Contains(surfaces[where], "piece=***") || !strings.Contains(surfaces[where], "failing with ***") ||
+			!strings.Contains(surfaces[where], "github token ***") {
 			t.Errorf("%s lacks the masks:\n%s", where, surfaces[where])
 		}
 	}

@@ -47,7 +47,11 @@ func TestConfigTokenURLRefused(t *testing.T) {
 func TestCommandLineTokenURL(t *testing.T) {
 	remote := gittest.NewRemote(t)
 	remote.Server.RequireToken(gitToken)
-	remote.Commit(t, "main", map[string]string{"hello/job.yaml": helloJob}, "first")
+	// The job cannot know the token; printing it here (in two parts, so
+	// that the manifest itself does not hold it) checks that the daemon
+	// hands it to the engine as a hidden value.
+	remote.Commit(t, "main", map[string]string{"hello/job.yaml": "apiVersion: gitlaunch.dev/v1\nkind: Job\nimage: busybox\n" +
+		"command: echo token=" + gitToken[:8] + "''" + gitToken[8:] + "\n"}, "first")
 	s := daemontest.Open(t, "", daemontest.Config+"sync: {pollInterval: 1h}\n",
 		daemon.Options{Repos: []string{withToken(remote.URL, gitToken)}, Listen: "127.0.0.1:0"}).Start()
 	run := waitRun(t, s, engine.StateSucceeded)
@@ -68,6 +72,9 @@ func TestCommandLineTokenURL(t *testing.T) {
 		if strings.Contains(text, gitToken) {
 			t.Errorf("%s shows the token:\n%s", where, text)
 		}
+	}
+	if !strings.Contains(seen["/runs/"+run.ID+"/log"], "token=***") {
+		t.Errorf("log:\n%s", seen["/runs/"+run.ID+"/log"])
 	}
 	if !strings.Contains(seen["/api/runs"], remote.URL) {
 		t.Errorf("/api/runs lacks the repository URL:\n%s", seen["/api/runs"])
