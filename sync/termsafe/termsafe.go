@@ -117,6 +117,17 @@ func (w *Writer) filter(p []byte) {
 		w.part = nil
 	}
 	for i := 0; i < len(p); {
+		if w.st == ground && !w.cr {
+			// Fast path: a run of plain text is copied as it is.
+			j := i
+			for j < len(p) && (p[j] >= 0x20 && p[j] < 0x7f || p[j] == '\n' || p[j] == '\t') {
+				j++
+			}
+			w.out = append(w.out, p[i:j]...)
+			if i = j; i == len(p) {
+				break
+			}
+		}
 		c := p[i]
 		if c < utf8.RuneSelf {
 			w.byte(c)

@@ -3,6 +3,7 @@ package termsafe_test
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"math/rand/v2"
 	"regexp"
 	"strings"
@@ -146,6 +147,29 @@ func FuzzLine(f *testing.F) {
 		got := termsafe.Line(in)
 		if bad := unsafeIn(got); bad != "" || strings.ContainsAny(got, "\x1b\n\t") {
 			t.Fatalf("Line(%q) = %q: %s", in, got, bad)
+		}
+	})
+}
+
+// BenchmarkWriter measures a coloured training log through Writer against
+// its floor, a plain copy of the same bytes.
+func BenchmarkWriter(b *testing.B) {
+	var log bytes.Buffer
+	for log.Len() < 64<<10 {
+		log.WriteString("\x1b[32mstep 120\x1b[0m loss=0.0312 lr=3e-4 Training epoch 12/100 [=====>    ] ETA 00:31\r")
+	}
+	p := log.Bytes()
+	b.Run("termsafe", func(b *testing.B) {
+		b.SetBytes(int64(len(p)))
+		w := termsafe.NewWriter(io.Discard)
+		for range b.N {
+			_, _ = w.Write(p)
+		}
+	})
+	b.Run("copy", func(b *testing.B) {
+		b.SetBytes(int64(len(p)))
+		for range b.N {
+			_, _ = io.Discard.Write(bytes.Clone(p))
 		}
 	})
 }
