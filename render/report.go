@@ -125,14 +125,16 @@ const TruncatedNote = "\n\n… (comment truncated to fit GitHub's 65,536-charact
 
 // Fit renders d so that the result, after redact, is at most limit bytes:
 // it shortens log tails first (halving them until none is left), and only
-// then cuts the text at a rune boundary and appends TruncatedNote. Redaction
-// happens before any cut so that a cut can never expose part of a secret.
+// then cuts the text at a rune boundary and appends TruncatedNote.
+// Every text of d is redacted before the template escapes it (an escaped
+// secret, "a&amp;b", no longer looks like the secret), and the result once
+// more before any cut, so that a cut can never expose part of a secret.
 func (c *CommentTemplate) Fit(d PRCommentData, limit int, redact func(string) string) (string, error) {
 	if redact == nil {
 		redact = func(s string) string { return s }
 	}
-	jobs := append([]JobRow(nil), d.Jobs...)
-	d.Jobs = jobs
+	d = d.Redact(redact)
+	jobs := d.Jobs
 	for {
 		s, err := c.Render(d)
 		if err != nil {
@@ -146,6 +148,33 @@ func (c *CommentTemplate) Fit(d PRCommentData, limit int, redact func(string) st
 			return truncate(s, limit), nil
 		}
 	}
+}
+
+// Redact returns a copy of d with redact applied to every text that comes
+// from a repository or a run. Call it before rendering: the template
+// escapes what it shows, and redaction must see the text unescaped.
+func (d PRCommentData) Redact(redact func(string) string) PRCommentData {
+	d.Repo, d.Base = redact(d.Repo), redact(d.Base)
+	jobs := make([]JobRow, len(d.Jobs))
+	for i, j := range d.Jobs {
+		j.Name, j.JobPath, j.Reason, j.GPUModel = redact(j.Name), redact(j.JobPath), redact(j.Reason), redact(j.GPUModel)
+		j.LogTail = redact(j.LogTail)
+		j.Metrics = append([]Metric(nil), j.Metrics...)
+		for k := range j.Metrics {
+			j.Metrics[k].Name = redact(j.Metrics[k].Name)
+		}
+		j.Artifacts = append([]ArtifactRow(nil), j.Artifacts...)
+		for k := range j.Artifacts {
+			j.Artifacts[k].Path = redact(j.Artifacts[k].Path)
+		}
+		j.Problems = append([]string(nil), j.Problems...)
+		for k := range j.Problems {
+			j.Problems[k] = redact(j.Problems[k])
+		}
+		jobs[i] = j
+	}
+	d.Jobs = jobs
+	return d
 }
 
 // halveTails keeps the later half of every log tail; false when there was

@@ -147,6 +147,12 @@ func (c *configChecker) repos() {
 	for i, r := range c.cfg.Repos {
 		idx := strconv.Itoa(i)
 		name, namePath := r.Name, []string{"repos", idx, "name"}
+		if what := URLCredentials(r.URL); what != "" {
+			// The URL is not repeated: it is the secret.
+			c.d.report([]string{"repos", idx, "url"}, false, "the URL holds "+what+"; a repository URL is shown in runs, logs and the dashboard",
+				"a URL without credentials; put the token in a file and name it in tokenFile (repos[].tokenFile)")
+			continue // the name taken from it could repeat the credentials
+		}
 		if strings.ContainsAny(r.URL, " \t\n") {
 			c.d.report([]string{"repos", idx, "url"}, false, fmt.Sprintf("%s contains white space", quoteShort(r.URL)),
 				"an http(s), ssh or file URL, or a local path")
@@ -167,6 +173,42 @@ func (c *configChecker) repos() {
 		}
 		seen[name] = i
 	}
+}
+
+// URLCredentials says what in a repository URL is a credential ("a user
+// name", "a password", "a query string"), or "" when it holds none. An
+// http(s) URL may carry no user info at all (a token is often put in the
+// user name) and no query (?access_token=…); another URL may name a user
+// (ssh://git@host/r) but not a password.
+func URLCredentials(raw string) string {
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return "" // a local path or scp-like user@host:path, which has no password
+	}
+	web := strings.EqualFold(scheme, "http") || strings.EqualFold(scheme, "https")
+	u, err := url.Parse(raw)
+	if err != nil {
+		// Unparsable: judge the authority by hand.
+		auth, _, _ := strings.Cut(rest, "/")
+		at := strings.LastIndex(auth, "@")
+		switch {
+		case at >= 0 && (web || strings.Contains(auth[:at], ":")):
+			return "credentials"
+		case web && strings.ContainsAny(rest, "?"):
+			return "a query string"
+		}
+		return ""
+	}
+	_, hasPassword := u.User.Password()
+	switch {
+	case hasPassword:
+		return "a password"
+	case web && u.User != nil:
+		return "a user name (GitHub takes a token there)"
+	case web && (u.RawQuery != "" || u.ForceQuery):
+		return "a query string"
+	}
+	return ""
 }
 
 // durations checks the config's durations from their text and returns

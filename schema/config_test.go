@@ -112,6 +112,11 @@ var configCases = []struct {
 	{"pod template dir", "podTemplate: .\n", "podTemplate", "not a regular file"},
 	{"repo url missing", "repos: [{name: x}]\n", "repos[0].url", "missing required field"},
 	{"repo url space", "repos: [{url: 'a b'}]\n", "repos[0].url", "white space"},
+	{"repo url token", "repos: [{url: 'http://x-access-token:ghp_0123456789abcdefghijklmnopqrstuvwxyzAB@127.0.0.1/r.git'}]\n", "repos[0].url", "tokenFile"},
+	{"repo url token user", "repos: [{url: 'https://ghp_0123456789abcdefghijklmnopqrstuvwxyzAB@github.com/a/r.git'}]\n", "repos[0].url", "a user name"},
+	{"repo url ssh password", "repos: [{url: 'ssh://git:hunter22@example.com/r.git'}]\n", "repos[0].url", "a password"},
+	{"repo url query", "repos: [{url: 'https://example.com/r.git?private_token=abcdef'}]\n", "repos[0].url", "query string"},
+	{"repo url token and space", "repos: [{url: 'https://u:tok en@h/r.git'}]\n", "repos[0].url", "tokenFile"},
 	{"repo name", "repos: [{url: x, name: A_B}]\n", "repos[0].name", "DNS-1123"},
 	{"repo default name", "repos: [{url: 'https://h/My_Repo.git'}]\n", "repos[0].name", `"My_Repo" taken from url`},
 	{"repo dup", "repos: [{url: 'https://a/ml.git'}, {url: 'https://b/ml'}]\n", "repos[1].name", "already used by repos[0]"},
@@ -161,6 +166,24 @@ func TestConfigChecks(t *testing.T) {
 			}
 			t.Errorf("no problem on %s; got:\n%v", tt.field, err)
 		})
+	}
+}
+
+// TestConfigURLCredentialsNeverShown: the problem that refuses a token URL
+// (issue 9 finding 2) places it without repeating it.
+func TestConfigURLCredentialsNeverShown(t *testing.T) {
+	const token = "ghp_0123456789abcdefghijklmnopqrstuvwxyzAB"
+	for _, u := range []string{"http://x-access-token:" + token + "@127.0.0.1/r.git", "https://" + token + "@github.com/a/r.git",
+		"https://user:" + token + "@h/r .git", "https://h/r.git?token=" + token} {
+		_, err := LoadConfig("gitlaunch.yaml", []byte("apiVersion: gitlaunch.dev/v1\nkind: Config\nrepos: [{url: '"+u+"'}]\n"))
+		if err == nil || strings.Contains(err.Error(), token) || !strings.Contains(err.Error(), "gitlaunch.yaml:3:") {
+			t.Errorf("%s: %v", u, err)
+		}
+	}
+	for _, ok := range []string{"https://github.com/a/r.git", "ssh://git@github.com/a/r.git", "git@github.com:a/r.git", "/srv/git/r", "file:///srv/r"} {
+		if what := URLCredentials(ok); what != "" {
+			t.Errorf("URLCredentials(%q) = %q", ok, what)
+		}
 	}
 }
 

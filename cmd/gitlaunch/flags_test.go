@@ -52,10 +52,10 @@ func TestFlagsParseIntoOptions(t *testing.T) {
 	}
 
 	var logs *LogsOptions
-	if err := parse(t, NewCmdLogs(func(o *LogsOptions) error { logs = o; return nil }), "-f", "3kq7"); err != nil {
+	if err := parse(t, NewCmdLogs(func(o *LogsOptions) error { logs = o; return nil }), "-f", "--raw", "3kq7"); err != nil {
 		t.Fatal(err)
 	}
-	if logs.Run != "3kq7" || !logs.Follow {
+	if logs.Run != "3kq7" || !logs.Follow || !logs.Raw {
 		t.Errorf("logs options: %+v", logs)
 	}
 

@@ -12,6 +12,8 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/gitlaunch/gitlaunch/sync/termsafe"
 )
 
 func main() {
@@ -21,7 +23,8 @@ func main() {
 		if errors.As(err, &ee) {
 			os.Exit(ee.code)
 		}
-		fmt.Fprintln(os.Stderr, "gitlaunch:", err)
+		// Errors may quote what a remote or a job said.
+		fmt.Fprintln(os.Stderr, "gitlaunch:", termsafe.Text(err.Error()))
 		os.Exit(1)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/gitlaunch/gitlaunch/sync/console"
 	"github.com/gitlaunch/gitlaunch/sync/daemon"
 	"github.com/gitlaunch/gitlaunch/sync/engine"
+	"github.com/gitlaunch/gitlaunch/sync/termsafe"
 )
 
 // RunOptions are the run command's inputs.
@@ -87,7 +88,7 @@ func runRun(opts *RunOptions) error {
 	}
 	sha, ok := snap.Refs[ref]
 	if !ok {
-		return fmt.Errorf("ref %s not found in %s", ref, repo.URL)
+		return fmt.Errorf("ref %s not found in %s", termsafe.Line(ref), repo.URL)
 	}
 	eng := d.Engine()
 	runs, err := eng.Submit(ctx, engine.Event{
@@ -126,7 +127,9 @@ func followRuns(ctx context.Context, opts *RunOptions, d *daemon.Daemon, runs []
 	if logs {
 		go func() {
 			defer close(logDone)
-			_, _ = d.Store().FollowLog(ctx, ids[0], 0, opts.Out, 100*time.Millisecond)
+			out := termsafe.NewWriter(opts.Out) // the job's output, safe for a terminal
+			defer out.Flush()
+			_, _ = d.Store().FollowLog(ctx, ids[0], 0, out, 100*time.Millisecond)
 		}()
 	} else {
 		close(logDone)

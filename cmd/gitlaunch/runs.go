@@ -9,12 +9,14 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
 	"github.com/gitlaunch/gitlaunch/sync/console"
 	"github.com/gitlaunch/gitlaunch/sync/daemon"
 	"github.com/gitlaunch/gitlaunch/sync/engine"
+	"github.com/gitlaunch/gitlaunch/sync/termsafe"
 )
 
 // RunsOptions are the runs command's inputs.
@@ -92,15 +94,24 @@ func runRuns(opts *RunsOptions) error {
 		for _, r := range runs {
 			r.Manifest = ""
 		}
-		enc := json.NewEncoder(opts.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(runs)
+		b, err := json.MarshalIndent(runs, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = opts.Out.Write(append(termsafe.EscapeJSON(b), '\n'))
+		return err
 	}
 	if errs, err := d.Store().PollErrors(ctx); err == nil {
 		for _, pe := range errs {
-			if opts.Repo == "" || opts.Repo == pe.Repo {
-				fmt.Fprintf(opts.ErrOut, "warning: repository %s cannot be polled: %s\n", pe.Repo, pe)
+			if opts.Repo != "" && opts.Repo != pe.Repo {
+				continue
 			}
+			if pe.Warning() {
+				fmt.Fprintf(opts.ErrOut, "warning: repository %s: %s\n", termsafe.Line(pe.Repo),
+					termsafe.Line(strings.TrimPrefix(pe.String(), engine.PollWarning)))
+				continue
+			}
+			fmt.Fprintf(opts.ErrOut, "warning: repository %s cannot be polled: %s\n", termsafe.Line(pe.Repo), termsafe.Line(pe.String()))
 		}
 	}
 	return printRuns(opts.Out, runs, time.Now())
@@ -124,17 +135,16 @@ func printRuns(w io.Writer, runs []*engine.Run, now time.Time) error {
 		} else if d > 0 {
 			dur = d.Round(100 * time.Millisecond).String()
 		}
-		reason := r.Reason
+		reason := termsafe.Line(r.Reason)
 		if len(r.Metrics) > 0 && r.State == engine.StateSucceeded {
 			reason = console.Metrics(r.Metrics)
 		}
-		if len(reason) > 80 {
-			reason = reason[:77] + "..."
+		if utf8.RuneCountInString(reason) > 80 {
+			reason = string([]rune(reason)[:77]) + "..."
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Repo, r.JobName, engine.ShortSHA(r.SHA),
-			console.Where(r), r.State, dur, now.Sub(r.CreatedAt).Round(time.Second), oneLine(reason))
+		safe := termsafe.Line
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", safe(r.ID), safe(r.Repo), safe(r.JobName), safe(engine.ShortSHA(r.SHA)),
+			console.Where(r), safe(string(r.State)), dur, now.Sub(r.CreatedAt).Round(time.Second), reason)
 	}
 	return tw.Flush()
 }
-
-func oneLine(s string) string { return strings.ReplaceAll(s, "\n", " ") }

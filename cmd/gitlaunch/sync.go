@@ -9,6 +9,7 @@ import (
 
 	"github.com/gitlaunch/gitlaunch/sync/daemon"
 	"github.com/gitlaunch/gitlaunch/sync/engine"
+	"github.com/gitlaunch/gitlaunch/sync/termsafe"
 )
 
 // SyncOptions are the sync command's inputs.
@@ -92,7 +93,7 @@ func runSync(opts *SyncOptions) error {
 	fmt.Fprintf(opts.ErrOut, "gitlaunch: %d run(s), %d not succeeded; logs: gitlaunch logs RUN --data-dir %s; results in %s/runs/RUN/workspace/\n",
 		len(runs), failed, d.DataDir(), d.DataDir())
 	if err != nil {
-		fmt.Fprintln(opts.ErrOut, "gitlaunch:", err)
+		fmt.Fprintln(opts.ErrOut, "gitlaunch:", termsafe.Text(err.Error())) // it may quote a remote
 		return exitError{1}
 	}
 	if failed > 0 {

@@ -166,7 +166,7 @@ func (d *Daemon) openEngine() (*engine.Engine, error) {
 	cfg := d.setup.Config
 	o := engine.Options{
 		Config: cfg, Store: d.store, Executor: d.exec, Repos: d.watched, Logger: d.log,
-		Clock: d.opts.Clock, PollInterval: d.opts.PollInterval, ValidateWith: d.setup.ValidateWith(),
+		Clock: d.opts.Clock, PollInterval: d.opts.PollInterval, ValidateWith: d.setup.ValidateWith(), Hidden: d.hidden(),
 		Render: func(job *schema.Job, r *engine.Run) (*corev1.Pod, error) {
 			return d.setup.RenderPod(job, r, d.repos.secretName(r.RepoURL))
 		},

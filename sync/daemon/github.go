@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 
 	"github.com/gitlaunch/gitlaunch/render"
+	"github.com/gitlaunch/gitlaunch/schema"
 	"github.com/gitlaunch/gitlaunch/sync/engine"
 	"github.com/gitlaunch/gitlaunch/sync/github"
 )
@@ -70,7 +72,8 @@ func (d *Daemon) openGitHub(watched []*engine.Repo) (*gitHub, error) {
 		}
 	}
 	g.reporter, err = github.NewReporter(github.ReporterOptions{
-		Client: client, Store: d.store, BaseURL: cfg.Sync.BaseURL, Secrets: g.hidden, Logger: d.log, Template: tmpl,
+		Client: client, Store: d.store, BaseURL: cfg.Sync.BaseURL, Secrets: slices.Concat(g.hidden, d.repos.Hidden()),
+		Logger: d.log, Template: tmpl,
 		Repos: d.repos.Lookup,
 	})
 	if err != nil {
@@ -88,4 +91,22 @@ func (g *gitHub) webhook(d *Daemon) (*github.WebhookHandler, error) {
 	return github.NewWebhookHandler(github.WebhookOptions{
 		Secret: []byte(g.secret), Engine: d.eng, Trust: g.trust, Client: g.client, Secrets: g.hidden, Logger: d.log,
 	})
+}
+
+// hidden are the values no run may show, besides its repository's
+// secrets: the GitHub token and webhook secret (also when GitHub is left
+// out of this process: a job could still come by them) and the git tokens.
+func (d *Daemon) hidden() []string {
+	var out []string
+	if d.gh != nil {
+		out = append(out, d.gh.hidden...)
+	} else {
+		cfg := d.setup.Config
+		for _, load := range []func(*schema.Config, func(string) string) (string, error){github.LoadToken, github.LoadWebhookSecret} {
+			if v, err := load(cfg, d.opts.Getenv); err == nil && v != "" {
+				out = append(out, v)
+			}
+		}
+	}
+	return append(out, d.repos.Hidden()...)
 }

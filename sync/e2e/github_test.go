@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -104,7 +106,8 @@ func TestEngineWithGitHub(t *testing.T) {
 	fake.SetPermission(fullName, "bob", "read")
 	jobYAML := func(acc, extra string) string {
 		return "apiVersion: gitlaunch.dev/v1\nkind: Job\nname: mnist\nimage: busybox\n" +
-			"command: |\n  echo \"key=${WANDB_API_KEY:-none}\"\n  echo '{\"accuracy\": " + acc + "}' > metrics.json\n" + extra +
+			"command: |\n  echo \"key=${WANDB_API_KEY:-none}\"\n  echo \"sum=$(printf %s \"$WANDB_API_KEY\" | sha256sum | cut -c1-16)\"\n" +
+			"  echo '{\"accuracy\": " + acc + "}' > metrics.json\n" + extra +
 			"secrets: [WANDB_API_KEY]\nresults:\n  metrics: {file: metrics.json}\n"
 	}
 	mainSHA := remote.Commit(t, "main", map[string]string{"mnist/job.yaml": jobYAML("97.5", "")}, "mnist")
@@ -203,11 +206,13 @@ func TestEngineWithGitHub(t *testing.T) {
 	if _, n := ourComment(fake, 7); n != 1 {
 		t.Errorf("%d comments on #7 after a restart", n)
 	}
-	// The secret reached the trusted run, and never GitHub.
+	// The secret reached the trusted run (its checksum shows), and never
+	// the log or GitHub.
 	logs, _ := s.Store().OpenLog(context.Background(), commanded.ID, 0)
 	b, _ := io.ReadAll(logs)
 	logs.Close()
-	if !strings.Contains(string(b), "key="+wandbSecret) {
+	sum := sha256.Sum256([]byte(wandbSecret))
+	if !strings.Contains(string(b), "key=***\n") || !strings.Contains(string(b), "sum="+hex.EncodeToString(sum[:])[:16]) {
 		t.Errorf("trusted run log: %q", b)
 	}
 	for _, pr := range []int{7, 8} {

@@ -70,6 +70,10 @@ type Options struct {
 	// ValidateWith is the admin's config when one was given: only then are
 	// GPU models and datasets checked against its tables.
 	ValidateWith *schema.Config
+	// Hidden are values never stored from any run (log, reason, problems,
+	// metric and artifact names), besides each repository's Secrets: the
+	// syncer's GitHub token, webhook secret and git tokens.
+	Hidden []string
 }
 
 // Engine plans, dispatches and reports runs. Its methods are safe for
@@ -86,6 +90,9 @@ type Engine struct {
 	cancels CancelInbox
 	logs    LogAppender
 	outbox  OutboxStore
+
+	// red redacts what runs store (see redact.go).
+	red *redactors
 
 	exec      Executor
 	reporters []Reporter
@@ -123,7 +130,11 @@ type Engine struct {
 type repoState struct {
 	*Repo
 	// lastErr is the latest poll error, shown by `gitlaunch runs`/status.
-	lastErr      error
+	lastErr error
+	// warning is what the store keeps of the latest successful poll's
+	// warnings (PollWarning…), "" for none; warnSince is when they began.
+	warning      string
+	warnSince    time.Time
 	failures     int
 	failingSince time.Time
 	nextPoll     time.Time
@@ -153,7 +164,7 @@ func New(opts Options) (*Engine, error) {
 		cfg:           cfg,
 		vcfg:          opts.ValidateWith,
 		prs:           opts.PRs,
-		runs:          opts.Store,
+		red:           newRedactors(opts.Hidden),
 		polls:         opts.Store,
 		crons:         opts.Store,
 		cancels:       opts.Store,
@@ -170,6 +181,7 @@ func New(opts Options) (*Engine, error) {
 		cancelReasons: map[string]string{},
 		wake:          make(chan struct{}, 1),
 	}
+	e.runs = redactingRuns{RunStore: opts.Store, e: e}
 	if e.clock == nil {
 		e.clock = SystemClock
 	}
@@ -197,7 +209,12 @@ func New(opts Options) (*Engine, error) {
 	// as anyone knows; its first good poll clears the stored error.
 	if stored, err := e.polls.PollErrors(context.Background()); err == nil {
 		for _, pe := range stored {
-			if rs, ok := e.repos[pe.Repo]; ok {
+			rs, ok := e.repos[pe.Repo]
+			switch {
+			case !ok:
+			case pe.Warning():
+				rs.warning, rs.warnSince = pe.Err, pe.Since
+			default:
 				rs.lastErr, rs.failingSince = errors.New(pe.String()), pe.Since
 			}
 		}
@@ -226,6 +243,9 @@ func (e *Engine) AddRepo(r *Repo) error {
 	}
 	e.repos[r.Name] = &repoState{Repo: r}
 	e.order = append(e.order, r.Name)
+	e.red.mu.Lock()
+	delete(e.red.byRepo, r.Name) // built before the repository's secrets were known
+	e.red.mu.Unlock()
 	return nil
 }
 
@@ -245,6 +265,17 @@ func (e *Engine) OnlyJobs(names []string) {
 	e.mu.Lock()
 	e.onlyJobs = names
 	e.mu.Unlock()
+}
+
+// RepoWarning is what the latest successful poll of a repository warned
+// about (refs it skipped), "" for nothing.
+func (e *Engine) RepoWarning(name string) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if rs, ok := e.repos[name]; ok {
+		return strings.TrimPrefix(rs.warning, PollWarning)
+	}
+	return ""
 }
 
 // RepoError is the latest poll error of a repository, nil when healthy.

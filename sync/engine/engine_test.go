@@ -84,6 +84,9 @@ type harnessOpts struct {
 	validate bool
 	// rendered, when set, sees each job the engine renders a Pod for.
 	rendered func(*schema.Job, *engine.Run)
+	// secrets are the repository's; hidden the syncer-wide hidden values.
+	secrets map[string]string
+	hidden  []string
 }
 
 func newHarness(t testing.TB, remote *gittest.Remote, dir string, o harnessOpts) *harness {
@@ -137,8 +140,8 @@ func newHarness(t testing.TB, remote *gittest.Remote, dir string, o harnessOpts)
 	h.eng, err = engine.New(engine.Options{
 		Config: cfg, Store: st, Executor: exec, Clock: h.clock, ValidateWith: validateWith,
 		Reporters: []engine.Reporter{console.New(h.out)}, MaxRuns: o.maxRuns,
-		PollInterval: o.pollEvery, PRs: o.prs,
-		Repos: []*engine.Repo{{Name: "models", URL: remote.URL, Source: source, GitHub: o.github}},
+		PollInterval: o.pollEvery, PRs: o.prs, Hidden: o.hidden,
+		Repos: []*engine.Repo{{Name: "models", URL: remote.URL, Source: source, GitHub: o.github, Secrets: o.secrets}},
 		Render: func(job *schema.Job, r *engine.Run) (*corev1.Pod, error) {
 			if o.rendered != nil {
 				o.rendered(job, r)

@@ -89,18 +89,32 @@ func (e *Engine) PollRepo(ctx context.Context, name string) ([]*Run, error) {
 // its error is kept (RepoError, Store.PollErrors) until a poll succeeds; a
 // remote that answered is polled again after the interval. A PollNow during
 // the poll (a webhook for a commit the fetch may have missed) asks for the
-// next poll at once.
+// next poll at once. The warnings of a poll that succeeded (refs it left
+// out) are kept the same way as errors, as a PollWarning, while they last.
 func (e *Engine) recordPoll(ctx context.Context, p *poll, err error) error {
 	rs := p.rs
-	var failed *PollError
+	var failed, warned *PollError
 	e.mu.Lock()
 	hadErr := rs.lastErr != nil
+	hadWarning := rs.warning != ""
 	if p.fetched {
 		rs.failures, rs.lastErr, rs.failingSince = 0, nil, time.Time{}
 		rs.nextPoll = p.now.Add(e.pollEvery)
+		warning := ""
+		if len(p.snap.Warnings) > 0 {
+			warning = PollWarning + "some refs are not followed: " + strings.Join(p.snap.Warnings, "; ")
+		}
+		if warning != "" && rs.warning == "" {
+			rs.warnSince = p.now
+		}
+		if warning != "" && (warning != rs.warning || hadErr) {
+			warned = &PollError{Repo: rs.Name, Err: warning, Since: rs.warnSince}
+		}
+		rs.warning = warning
 	} else {
 		rs.failures++
 		rs.lastErr = err
+		rs.warning = "" // the error replaces it in the store
 		if rs.failingSince.IsZero() {
 			rs.failingSince = p.now
 		}
@@ -110,15 +124,21 @@ func (e *Engine) recordPoll(ctx context.Context, p *poll, err error) error {
 	if rs.pollRequests != p.req {
 		rs.nextPoll = time.Time{}
 	}
+	forget := p.fetched && rs.warning == "" && (hadErr || hadWarning)
 	e.mu.Unlock()
 
-	if failed != nil {
+	switch {
+	case failed != nil:
 		if serr := e.polls.PutPollError(ctx, *failed); serr != nil {
 			e.log.Warn("store poll error", "repo", rs.Name, "err", serr)
 		}
 		return fmt.Errorf("poll %s: %w", rs.Name, err)
-	}
-	if hadErr {
+	case warned != nil:
+		e.log.Warn("poll: some refs are not followed", "repo", rs.Name, "warnings", p.snap.Warnings)
+		if serr := e.polls.PutPollError(ctx, *warned); serr != nil {
+			e.log.Warn("store poll warning", "repo", rs.Name, "err", serr)
+		}
+	case forget:
 		if serr := e.polls.DeletePollError(ctx, rs.Name); serr != nil {
 			e.log.Warn("store poll error", "repo", rs.Name, "err", serr)
 		}

@@ -3,6 +3,8 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -218,5 +220,57 @@ func TestFirstPollUsesTheRemotesDefaultBranch(t *testing.T) {
 	}
 	if r := h.wait(runs...)[0]; r.State != engine.StateSucceeded {
 		t.Errorf("run: %s (%s)", r.State, r.Reason)
+	}
+}
+
+// TestPollWarnsOfHostileRefs: a remote advertising a ref gitlaunch cannot
+// follow (issue 9 finding 9) is still polled and planned; the skipped ref
+// is a warning, kept in the store (for `gitlaunch runs`) until it goes.
+func TestPollWarnsOfHostileRefs(t *testing.T) {
+	remote := gittest.NewRemote(t)
+	sha := remote.Commit(t, "main", map[string]string{"a/job.yaml": job("a", "true", "")}, "first")
+	remote.AddPackedRef(t, "refs/heads/\x1b]52;c;cHduZWQ=\x07", sha) // OSC 52: writes the clipboard
+	remote.AddPackedRef(t, "refs/heads/main/x", sha)
+	h := newHarness(t, remote, "", harnessOpts{})
+	runs := h.poll()
+	if len(runs) != 1 || runs[0].Ref != "refs/heads/main" {
+		t.Fatalf("planned %+v", runs)
+	}
+	if err := h.eng.RepoError("models"); err != nil {
+		t.Errorf("RepoError = %v", err)
+	}
+	w := h.eng.RepoWarning("models")
+	pe, ok := storedPollError(t, h)
+	if !ok || !pe.Warning() || !strings.Contains(pe.Err, w) || !strings.Contains(w, `"refs/heads/\x1b]52;c;cHduZWQ=\a" skipped`) ||
+		!strings.Contains(w, `"refs/heads/main/x" skipped`) || strings.Contains(pe.Err, "\x1b") {
+		t.Fatalf("warning %q, stored %+v", w, pe)
+	}
+	// Unchanged: nothing new to store, still warned.
+	h.poll()
+	if h.eng.RepoWarning("models") != w {
+		t.Errorf("warning changed: %q", h.eng.RepoWarning("models"))
+	}
+	// The bad refs go away: so does the warning, in memory and in the store.
+	remote.Git(t, "pack-refs", "--all")
+	packed := filepath.Join(remote.Path, "packed-refs")
+	b, err := os.ReadFile(packed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keep []string
+	for _, line := range strings.SplitAfter(string(b), "\n") {
+		if !strings.Contains(line, "\x1b") && !strings.Contains(line, "main/x") {
+			keep = append(keep, line)
+		}
+	}
+	if err := os.WriteFile(packed, []byte(strings.Join(keep, "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h.poll()
+	if w := h.eng.RepoWarning("models"); w != "" {
+		t.Errorf("warning after the fix: %q", w)
+	}
+	if pe, ok := storedPollError(t, h); ok {
+		t.Errorf("stored after the fix: %+v", pe)
 	}
 }

@@ -23,6 +23,10 @@ type RefSnapshot struct {
 	// Refs maps full ref names (refs/heads/*, refs/pull/*/head) to commits.
 	// Every commit in it has been fetched and can be read.
 	Refs map[string]string
+	// Warnings name refs the remote advertised that were left out of Refs
+	// (an invalid name, a ref the cache cannot store), one line each, the
+	// names quoted. The poll itself succeeded.
+	Warnings []string
 }
 
 // ManifestFile is one job.yaml read from a commit.

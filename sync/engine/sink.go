@@ -8,8 +8,9 @@ import (
 // sink receives executor progress for the engine.
 type sink struct{ e *Engine }
 
+// Log stores the run's output redacted (see appendLog).
 func (s sink) Log(ctx context.Context, runID string, p []byte) error {
-	return s.e.logs.AppendLog(ctx, runID, p)
+	return s.e.appendLog(ctx, runID, p)
 }
 
 func (s sink) Update(ctx context.Context, runID string, u Update) error {
@@ -40,6 +41,9 @@ func (e *Engine) finish(ctx context.Context, r *Run, u Update) error {
 	if u.At.IsZero() {
 		u.At = e.clock.Now()
 	}
+	// The executor sent all of this attempt's output: what the redactor
+	// held back goes in before the run's end is reported.
+	e.flushLog(ctx, r.ID)
 	if u.State == StateError && u.Retryable {
 		if job, err := e.jobOf(r); err == nil && r.Attempt <= job.Retries {
 			r.State = StateQueued

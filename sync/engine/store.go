@@ -32,7 +32,8 @@ type OutboxItem struct {
 }
 
 // PollError is a repository's failing poll, kept across restarts and shown
-// by `gitlaunch runs`.
+// by `gitlaunch runs`; or, when Warning says so, a poll that succeeded but
+// left some refs out (RefSnapshot.Warnings).
 type PollError struct {
 	Repo string
 	Err  string // what polling said
@@ -40,6 +41,12 @@ type PollError struct {
 	// again; zero when unknown.
 	Since, NextTry time.Time
 }
+
+// PollWarning starts the Err of a PollError that is a warning.
+const PollWarning = "warning: "
+
+// Warning reports whether the poll succeeded and only warned.
+func (p PollError) Warning() bool { return strings.HasPrefix(p.Err, PollWarning) }
 
 // String is the error with when it started and when it is tried again.
 func (p PollError) String() string {

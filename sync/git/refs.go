@@ -1,8 +1,11 @@
 package git
 
 import (
+	"fmt"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gitlaunch/gitlaunch/sync/engine"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -36,23 +39,43 @@ func tracked(name string) bool {
 // advertisement. The default branch comes from the symref=HEAD:… capability;
 // without it (old servers, dumb mirrors) it is main or master when present,
 // else a branch at the same commit as HEAD, else "main".
-func advertised(ar *packp.AdvRefs) (map[plumbing.ReferenceName]plumbing.Hash, string) {
+//
+// A tracked ref gitlaunch cannot follow (a name git itself refuses, see
+// checkRefName; a ref advertised without a commit, as git does for refs it
+// cannot read) is left out with a warning: one bad ref must not stop the
+// repository's other refs from being polled.
+func advertised(ar *packp.AdvRefs) (map[plumbing.ReferenceName]plumbing.Hash, string, []string) {
 	refs := make(map[plumbing.ReferenceName]plumbing.Hash, len(ar.References))
+	var warnings []string
 	for name, h := range ar.References {
-		if tracked(name) {
-			refs[plumbing.ReferenceName(name)] = h
+		if !tracked(name) {
+			continue
 		}
+		if why := checkRefName(name); why != "" {
+			warnings = append(warnings, skipped(name, why))
+			continue
+		}
+		if h.IsZero() {
+			warnings = append(warnings, skipped(name, "advertised without a commit"))
+			continue
+		}
+		refs[plumbing.ReferenceName(name)] = h
 	}
+	sort.Strings(warnings)
+	return refs, defaultBranch(ar, refs), warnings
+}
+
+func defaultBranch(ar *packp.AdvRefs, refs map[plumbing.ReferenceName]plumbing.Hash) string {
 	for _, v := range ar.Capabilities.Get(capability.SymRef) {
-		if target, ok := strings.CutPrefix(v, "HEAD:"); ok {
+		if target, ok := strings.CutPrefix(v, "HEAD:"); ok && checkRefName(target) == "" {
 			if b := engine.BranchOf(target); b != "" {
-				return refs, b
+				return b
 			}
 		}
 	}
 	for _, b := range []string{"main", "master"} {
 		if _, ok := refs[plumbing.NewBranchReferenceName(b)]; ok {
-			return refs, b
+			return b
 		}
 	}
 	if ar.Head != nil {
@@ -64,10 +87,42 @@ func advertised(ar *packp.AdvRefs) (map[plumbing.ReferenceName]plumbing.Hash, st
 		}
 		if len(names) > 0 {
 			sort.Strings(names)
-			return refs, names[0]
+			return names[0]
 		}
 	}
-	return refs, "main"
+	return "main"
+}
+
+// skipped is the poll warning for a ref left out; the name is quoted, so
+// that control characters in it reach no terminal.
+func skipped(name, why string) string {
+	return fmt.Sprintf("ref %s skipped: %s", strconv.Quote(name), why)
+}
+
+// checkRefName says why name is not a ref name gitlaunch follows, or "":
+// the rules of git check-ref-format (which also keep a name from leaving
+// the cache's refs folder), and valid UTF-8, since names are stored and
+// shown as text.
+func checkRefName(name string) string {
+	switch {
+	case !utf8.ValidString(name):
+		return "the name is not UTF-8"
+	case name == "@" || strings.HasPrefix(name, "/") || strings.HasSuffix(name, "/") || strings.HasSuffix(name, "."):
+		return "the name begins or ends with / or ends with ."
+	case strings.Contains(name, ".."), strings.Contains(name, "//"), strings.Contains(name, "@{"):
+		return "the name contains .., // or @{"
+	}
+	for _, c := range name {
+		if c < 0x20 || c == 0x7f || strings.ContainsRune(" ~^:?*[\\", c) {
+			return "the name contains a control character, a space or one of ~^:?*[\\"
+		}
+	}
+	for _, part := range strings.Split(name, "/") {
+		if strings.HasPrefix(part, ".") || strings.HasSuffix(part, ".lock") {
+			return "a part of the name begins with . or ends with .lock"
+		}
+	}
+	return ""
 }
 
 // refDiff is what changed between the cache and the remote.

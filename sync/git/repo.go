@@ -39,6 +39,9 @@ type Repo struct {
 	ep       *transport.Endpoint
 	tr       transport.Transport
 	auth     transport.AuthMethod
+	// adv drops the ref lines go-git cannot decode from http(s) ref
+	// advertisements; Poll turns them into warnings.
+	adv *advFilter
 
 	// pollMu serializes polls; it guards known and head.
 	pollMu sync.Mutex
@@ -83,7 +86,8 @@ func newRemote(opts Options) (*Repo, error) {
 		return nil, fmt.Errorf("git: parse URL %s: %s", r.redacted, r.secrets.scrub(err.Error()))
 	}
 	r.ep = ep
-	if r.tr, r.auth, err = transportFor(ep, opts.Auth, opts.Timeout); err != nil {
+	r.adv = &advFilter{next: httpTransport}
+	if r.tr, r.auth, err = transportFor(ep, opts.Auth, opts.Timeout, r.adv); err != nil {
 		return nil, fmt.Errorf("git %s: %w", r.redacted, err)
 	}
 	return r, nil

@@ -15,17 +15,23 @@ import (
 	"golang.org/x/crypto/ssh"
 )
 
-// httpClient is shared by every Repo so that polls of many repositories on
-// one host (github.com) reuse a pool of kept-alive connections instead of
-// paying a TLS handshake per poll. net/http's default keeps only two idle
-// connections per host.
-var httpClient = func() transport.Transport {
+// httpTransport is shared by every Repo so that polls of many repositories
+// on one host (github.com) reuse a pool of kept-alive connections instead
+// of paying a TLS handshake per poll. net/http's default keeps only two
+// idle connections per host.
+var httpTransport = func() *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConns = 256
 	t.MaxIdleConnsPerHost = 64
 	t.IdleConnTimeout = 90 * time.Second // longer than a 30s poll interval
-	return githttp.NewClient(&http.Client{Transport: t})
+	return t
 }()
+
+// httpClient is a git client over the shared connections whose ref
+// advertisements pass through f.
+func httpClient(f *advFilter) transport.Transport {
+	return githttp.NewClient(&http.Client{Transport: f})
+}
 
 // endpointFor parses the remote URL; a relative local path is made
 // absolute so the cache does not depend on the working directory.
@@ -45,16 +51,17 @@ func endpointFor(rawURL string) (*transport.Endpoint, error) {
 }
 
 // transportFor picks the client for ep's protocol and builds its auth.
-func transportFor(ep *transport.Endpoint, a Auth, timeout time.Duration) (transport.Transport, transport.AuthMethod, error) {
+// Over http(s) ref advertisements pass through f (see advFilter).
+func transportFor(ep *transport.Endpoint, a Auth, timeout time.Duration, f *advFilter) (transport.Transport, transport.AuthMethod, error) {
 	switch ep.Protocol {
 	case "http", "https":
 		if a.SSHKeyFile != "" {
 			return nil, nil, fmt.Errorf("an SSH key needs an ssh URL, not %s", ep.Protocol)
 		}
 		if a.Token != "" {
-			return httpClient, &githttp.BasicAuth{Username: "x-access-token", Password: a.Token}, nil
+			return httpClient(f), &githttp.BasicAuth{Username: "x-access-token", Password: a.Token}, nil
 		}
-		return httpClient, nil, nil
+		return httpClient(f), nil, nil
 	case "ssh":
 		if a.Token != "" {
 			return nil, nil, fmt.Errorf("a token needs an http(s) URL, not ssh")

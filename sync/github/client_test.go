@@ -10,6 +10,7 @@ import (
 
 	"github.com/gitlaunch/gitlaunch/schema"
 	"github.com/gitlaunch/gitlaunch/sync/engine"
+	"github.com/gitlaunch/gitlaunch/sync/redact"
 )
 
 func TestNewClientBaseURLs(t *testing.T) {
@@ -66,25 +67,6 @@ func TestLoadToken(t *testing.T) {
 	}
 }
 
-func TestRedactor(t *testing.T) {
-	r := NewRedactor("abc", "  swordfish-123 \n", "swordfish-123456", "-----BEGIN KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END KEY-----")
-	tests := []struct{ in, want string }{
-		{"pw=swordfish-123 ok", "pw=*** ok"},
-		{"pw=swordfish-123456!", "pw=***!"}, // the longer value is hidden whole
-		{"abc is too short to hide", "abc is too short to hide"},
-		{"line MIIEvQIBADANBgkqhkiG9w0BAQEFAASC of a key", "line *** of a key"},
-		{"token " + ghToken + " and github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz", "token *** and ***"},
-	}
-	for _, tt := range tests {
-		if got := r.Redact(tt.in); got != tt.want {
-			t.Errorf("Redact(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-	if got := NewRedactor().Redact("plain"); got != "plain" {
-		t.Errorf("empty redactor: %q", got)
-	}
-}
-
 func TestLogTail(t *testing.T) {
 	st := newStore(t)
 	ctx := context.Background()
@@ -99,7 +81,7 @@ func TestLogTail(t *testing.T) {
 			}
 		}
 	}
-	red := NewRedactor(secret)
+	red := redact.New(secret)
 	var b strings.Builder
 	for i := range 1000 {
 		fmt.Fprintf(&b, "line %04d %s\n", i, secret)

@@ -4,12 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/gitlaunch/gitlaunch/sync/engine"
+	"github.com/gitlaunch/gitlaunch/sync/redact"
 	gh "github.com/google/go-github/v60/github"
 )
 
@@ -83,7 +83,7 @@ func (h *WebhookHandler) handleComment(ctx context.Context, log *slog.Logger, d 
 	}
 	pr, user := c.Issue.Number, c.Comment.User.Login
 	log = log.With("pr", pr, "user", user)
-	red := NewRedactor(append(slices.Collect(maps.Values(d.repo.Secrets)), h.o.Secrets...)...)
+	red := redactorFor(d.repo, h.o.Secrets)
 	may, err := h.o.Trust.CanWrite(ctx, d.repo.GitHub, user)
 	if err != nil && stopping(ctx) {
 		log.Debug("comment command interrupted", "err", err)
@@ -248,8 +248,8 @@ func (h *WebhookHandler) approveCommand(ctx context.Context, log *slog.Logger, d
 
 // reply posts a short comment; failures are logged (the command's effect
 // stands either way).
-func (h *WebhookHandler) reply(ctx context.Context, log *slog.Logger, owner, name string, pr int, red *Redactor, text string) {
-	body := ReplyMarker + "\n" + red.Redact(text)
+func (h *WebhookHandler) reply(ctx context.Context, log *slog.Logger, owner, name string, pr int, red *redact.Redactor, text string) {
+	body := ReplyMarker + "\n" + red.String(text)
 	if _, _, err := h.o.Client.Issues.CreateComment(ctx, owner, name, pr, &gh.IssueComment{Body: gh.String(body)}); err != nil {
 		warn(ctx, log, "reply to a command", err)
 	}

@@ -13,12 +13,13 @@ import (
 
 	"github.com/gitlaunch/gitlaunch/render"
 	"github.com/gitlaunch/gitlaunch/sync/engine"
+	"github.com/gitlaunch/gitlaunch/sync/redact"
 )
 
 // updateComment renders the pull request's comment for its current head
 // commit and creates or edits it. Per pull request, one update at a time:
 // two runs finishing at once never create two comments.
-func (rep *Reporter) updateComment(ctx context.Context, repo *engine.Repo, owner, name string, r *engine.Run, red *Redactor) error {
+func (rep *Reporter) updateComment(ctx context.Context, repo *engine.Repo, owner, name string, r *engine.Run, red *redact.Redactor) error {
 	key := fmt.Sprintf("%s/%s#%d", strings.ToLower(owner), strings.ToLower(name), r.PR)
 	unlock := rep.prs.Lock(key)
 	defer unlock()
@@ -47,7 +48,7 @@ func (rep *Reporter) updateComment(ctx context.Context, repo *engine.Repo, owner
 		// Nothing runs at the head commit and nothing was said: stay quiet.
 		return nil
 	}
-	body, err := rep.tmpl.Fit(data, render.CommentLimit, red.Redact)
+	body, err := rep.tmpl.Fit(data, render.CommentLimit, red.String)
 	if err != nil {
 		return err
 	}
@@ -76,7 +77,7 @@ func (rep *Reporter) prHead(ctx context.Context, owner, name string, r *engine.R
 }
 
 // commentData collects the newest run of each job at the head commit.
-func (rep *Reporter) commentData(ctx context.Context, repo *engine.Repo, pr int, head, base string, red *Redactor) (render.PRCommentData, error) {
+func (rep *Reporter) commentData(ctx context.Context, repo *engine.Repo, pr int, head, base string, red *redact.Redactor) (render.PRCommentData, error) {
 	d := render.PRCommentData{Marker: CommentMarker, Repo: repo.GitHub, PR: pr, SHA: head, Base: base}
 	runs, err := rep.o.Store.ListRuns(ctx, engine.RunFilter{Repo: repo.Name, PR: pr, SHA: head})
 	if err != nil {

@@ -5,8 +5,10 @@
 // Trust, the pull request inspector that decides which pull requests may
 // run with the repository's secrets.
 //
-// Everything posted passes through a Redactor built from the repository's
-// secret values and the configured tokens. Errors from the API are returned
+// Everything posted is redacted (sync/redact) with the repository's secret
+// values and the configured tokens, each text before it is escaped for
+// Markdown or HTML. The engine already redacted what the store holds; this
+// is the second line of defence. Errors from the API are returned
 // so that the engine's outbox retries them; RetryAfterError says when
 // GitHub asked us to come back.
 package github

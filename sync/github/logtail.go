@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/gitlaunch/gitlaunch/sync/redact"
 )
 
 // tailSlack is read beyond the tail's byte budget so that the first line
@@ -14,7 +16,7 @@ const tailSlack = 4096
 
 // logTail returns the last lines of a run's log, at most maxLines lines and
 // about maxBytes bytes, redacted before anything is cut.
-func logTail(ctx context.Context, st RunStore, runID string, maxLines, maxBytes int, red *Redactor) (string, int, error) {
+func logTail(ctx context.Context, st RunStore, runID string, maxLines, maxBytes int, red *redact.Redactor) (string, int, error) {
 	size, err := st.LogSize(ctx, runID)
 	if err != nil {
 		return "", 0, fmt.Errorf("log size of %s: %w", runID, err)
@@ -32,7 +34,7 @@ func logTail(ctx context.Context, st RunStore, runID string, maxLines, maxBytes 
 	if err != nil {
 		return "", 0, fmt.Errorf("log of %s: %w", runID, err)
 	}
-	text := red.Redact(strings.ToValidUTF8(string(b), "\uFFFD"))
+	text := red.String(strings.ToValidUTF8(string(b), "\uFFFD"))
 	if off > 0 {
 		// Drop the partial first line: it may hold the end of a secret whose
 		// start was not read.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gitlaunch/gitlaunch/render"
 	"github.com/gitlaunch/gitlaunch/sync/engine"
+	"github.com/gitlaunch/gitlaunch/sync/redact"
 )
 
 // CommentMarker starts the one comment gitlaunch keeps per pull request;
@@ -140,9 +141,8 @@ func (rep *Reporter) Report(ctx context.Context, r *engine.Run) error {
 	return nil
 }
 
-func (rep *Reporter) redactor(repo *engine.Repo) *Redactor {
-	vals := slices.Collect(maps.Values(repo.Secrets))
-	return NewRedactor(append(vals, rep.o.Secrets...)...)
+func (rep *Reporter) redactor(repo *engine.Repo) *redact.Redactor {
+	return redactorFor(repo, rep.o.Secrets)
 }
 
 func (rep *Reporter) runURL(id string) string {
@@ -170,8 +170,10 @@ func StatusState(s engine.State) string {
 // StatusContext is the commit status context of a job.
 func StatusContext(job string) string { return "gitlaunch/" + job }
 
-func (rep *Reporter) postStatus(ctx context.Context, owner, name string, r *engine.Run, red *Redactor) error {
-	sd := render.StatusData{State: string(r.State), Reason: r.Reason, Duration: r.Duration(rep.o.Now())}
+func (rep *Reporter) postStatus(ctx context.Context, owner, name string, r *engine.Run, red *redact.Redactor) error {
+	// Redacted before StatusDescription puts the reason and the metric
+	// name together with other text.
+	sd := render.StatusData{State: string(r.State), Reason: red.String(r.Reason), Duration: r.Duration(rep.o.Now())}
 	if m := headline(r.Metrics); m != nil {
 		if r.Base != "" {
 			base, err := rep.baseline(ctx, r, r.Base)
@@ -182,9 +184,10 @@ func (rep *Reporter) postStatus(ctx context.Context, owner, name string, r *engi
 				m.Base, m.HasBase = v, true
 			}
 		}
+		m.Name = red.String(m.Name)
 		sd.Headline = m
 	}
-	desc := render.TruncateRunes(red.Redact(render.StatusDescription(sd)), render.StatusLimit)
+	desc := render.TruncateRunes(red.String(render.StatusDescription(sd)), render.StatusLimit)
 	st := &gh.RepoStatus{
 		State:       gh.String(StatusState(r.State)),
 		Context:     gh.String(StatusContext(r.JobName)),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -301,6 +302,44 @@ func TestSecretsAreRedactedEverywhere(t *testing.T) {
 	}
 	if !strings.Contains(posted[0], "WANDB_API_KEY=***") || !strings.Contains(posted[1], "key *** rejected") {
 		t.Errorf("redaction marks missing:\n%s\n%s", posted[0], posted[1])
+	}
+}
+
+// TestSecretWithHTMLSpecialsIsRedactedBeforeEscaping reproduces issue 9
+// finding 6: a secret holding & and < was escaped for the comment's HTML
+// before redaction looked for it, and was posted. Every text of the run
+// that reaches the comment carries it here: reason, metric name, artifact,
+// problem and log tail.
+func TestSecretWithHTMLSpecialsIsRedactedBeforeEscaping(t *testing.T) {
+	const special = "p&ss<w0rd>|x"
+	f := newReporterFixture(t)
+	f.repo.Secrets = map[string]string{"API_KEY": special}
+	r := f.run("mnist", 7, headSHA, engine.StateQueued)
+	f.move(r, engine.StateRunning, nil)
+	if err := f.st.AppendLog(context.Background(), r.ID, []byte("key="+special+"\n")); err != nil {
+		t.Fatal(err)
+	}
+	f.move(r, engine.StateFailed, func(r *engine.Run) {
+		r.Reason = "rejected " + special
+		r.Metrics = map[string]float64{"a_" + special: 1}
+		r.Artifacts = []engine.Artifact{{Path: "out/" + special + ".pt", Size: 3}}
+		r.Problems = []schema.Problem{{File: "mnist/job.yaml", Line: 1, Message: "bad " + special}}
+	})
+	f.mustReport(r)
+	posted := []string{f.ourComments(7)[0].Body}
+	for _, s := range f.gh.Statuses(fullName, headSHA) {
+		posted = append(posted, s.Description)
+	}
+	escaped := []string{special, html.EscapeString(special), render.Cell(special), "w0rd"}
+	for _, p := range posted {
+		for _, leak := range escaped {
+			if strings.Contains(p, leak) {
+				t.Errorf("%q posted in:\n%s", leak, p)
+			}
+		}
+	}
+	if !strings.Contains(posted[0], "key=***") || !strings.Contains(posted[0], "rejected ***") {
+		t.Errorf("redaction marks missing:\n%s", posted[0])
 	}
 }
 

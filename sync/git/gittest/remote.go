@@ -3,6 +3,7 @@ package gittest
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -146,6 +147,23 @@ func (r *Remote) DeleteBranch(t testing.TB, branch string) {
 func (r *Remote) SetRef(t testing.TB, ref, sha string) {
 	t.Helper()
 	r.Git(t, "update-ref", ref, sha)
+}
+
+// AddPackedRef writes a ref line straight into the bare repository's
+// packed-refs, bypassing git's checks: the way a hostile or broken remote
+// comes to advertise a ref no git command would create (control
+// characters, "..", a branch clashing with another's folder).
+func (r *Remote) AddPackedRef(t testing.TB, ref, sha string) {
+	t.Helper()
+	r.Git(t, "pack-refs", "--all")
+	f, err := os.OpenFile(filepath.Join(r.Path, "packed-refs"), os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := fmt.Fprintf(f, "%s %s\n", sha, ref); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // DeleteRef removes any ref.
