@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"github.com/gitlaunch/gitlaunch/sync/engine"
@@ -33,6 +34,9 @@ var _ engine.Store = (*Store)(nil)
 // lock (a CLI command writing while the daemon runs) before SQLITE_BUSY.
 const busyTimeout = 10 * time.Second
 
+// walSizeLimit is the size the WAL file is cut back to after a checkpoint.
+const walSizeLimit = 16 << 20
+
 // Store is an engine.Store on one SQLite file. It is safe for concurrent use.
 type Store struct {
 	path string
@@ -40,6 +44,8 @@ type Store struct {
 	r    *sql.DB // query-only connections: all reads
 	now  func() time.Time
 	logs logStmts
+	// logLimit caps each run's log (SetLogLimit); 0: no cap.
+	logLimit atomic.Int64
 }
 
 // Open opens the database at path, creating the file and its folder if
@@ -92,6 +98,9 @@ func open(ctx context.Context, path string, writers int) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
+	// Prepared now, while the writer is free; an error (a test's older
+	// schema) is kept and returned where cuts are used.
+	_ = s.logs.cutStmts()
 	return s, nil
 }
 
@@ -109,6 +118,9 @@ func dsn(path string, readOnly bool) string {
 	} else {
 		q.Set("_journal_mode", "WAL")
 		q.Set("_txlock", "immediate")
+		// A WAL that a burst of writes (or a long reader) made large is
+		// truncated back to this after a checkpoint, not kept at its peak.
+		q.Add("_pragma", fmt.Sprintf("journal_size_limit(%d)", walSizeLimit))
 	}
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 }
@@ -125,6 +137,11 @@ func (s *Store) Close() error {
 
 // writeTx runs fn in one write transaction, committing when fn returns nil.
 func (s *Store) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return s.writeTxOnce(ctx, fn)
+}
+
+// writeTxOnce is writeTx without the space reserve.
+func (s *Store) writeTxOnce(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
