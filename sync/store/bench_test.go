@@ -40,7 +40,7 @@ func BenchmarkAppendLogParallel(b *testing.B) {
 	for _, writers := range []int{1, 4} {
 		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
 			ctx := context.Background()
-			s, err := open(ctx, filepath.Join(b.TempDir(), "gitlaunch.db"), writers)
+			s, err := open(ctx, filepath.Join(b.TempDir(), "gitlaunch.db"), writers, true)
 			if err != nil {
 				b.Fatal(err)
 			}
