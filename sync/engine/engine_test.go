@@ -84,6 +84,8 @@ type harnessOpts struct {
 	validate bool
 	// rendered, when set, sees each job the engine renders a Pod for.
 	rendered func(*schema.Job, *engine.Run)
+	// storeDir, when set, holds the store instead of dir.
+	storeDir string
 }
 
 func newHarness(t testing.TB, remote *gittest.Remote, dir string, o harnessOpts) *harness {
@@ -92,7 +94,11 @@ func newHarness(t testing.TB, remote *gittest.Remote, dir string, o harnessOpts)
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	st, err := store.Open(ctx, filepath.Join(dir, "gitlaunch.db"))
+	storeDir := dir
+	if o.storeDir != "" {
+		storeDir = o.storeDir
+	}
+	st, err := store.Open(ctx, filepath.Join(storeDir, "gitlaunch.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 )
 
@@ -9,7 +10,11 @@ import (
 type sink struct{ e *Engine }
 
 func (s sink) Log(ctx context.Context, runID string, p []byte) error {
-	return s.e.logs.AppendLog(ctx, runID, p)
+	err := s.e.logs.AppendLog(ctx, runID, p)
+	if errors.Is(err, ErrDiskFull) {
+		s.e.endForDiskFull(ctx, runID, err)
+	}
+	return err
 }
 
 func (s sink) Update(ctx context.Context, runID string, u Update) error {
@@ -40,6 +45,7 @@ func (e *Engine) finish(ctx context.Context, r *Run, u Update) error {
 	if u.At.IsZero() {
 		u.At = e.clock.Now()
 	}
+	u = e.diskFullEnd(r.ID, u)
 	if u.State == StateError && u.Retryable {
 		if job, err := e.jobOf(r); err == nil && r.Attempt <= job.Retries {
 			r.State = StateQueued

@@ -36,9 +36,11 @@ func wrapFull(err error) error {
 // A space reserve is a file of zeros next to the database, held so that
 // the writes that record state (a run's end and its reason, an outbox
 // item) still fit once the disk is full: the first such write that finds
-// no room frees the reserve and tries again. Log appends never use it.
-// The reserve is made again once there is room (after a write that
-// succeeded, at most every reserveRetry).
+// no room frees the reserve and tries again. While the reserve is gone,
+// log appends are refused (the room is for state) and SQLite's automatic
+// checkpoints are off (a checkpoint would spend the room growing the main
+// file); both come back with the reserve, made again once there is room
+// (tried at most every reserveRetry).
 type reserve struct {
 	path string
 	size int64
@@ -50,7 +52,10 @@ type reserve struct {
 
 // reserveRetry is how often a missing reserve is tried again; a variable
 // for tests.
-var reserveRetry = 10 * time.Second
+var reserveRetry = time.Second
+
+// autoCheckpoint is SQLite's default wal_autocheckpoint, in pages.
+const autoCheckpoint = 1000
 
 // KeepReserve holds size bytes of the disk for state writes (see
 // reserve); Open holds none. It fails when the room is not there.
@@ -103,14 +108,32 @@ func (rv *reserve) release() bool {
 	return os.Remove(rv.path) == nil
 }
 
-// restore makes the reserve again when it is gone and it is time to try.
-func (rv *reserve) restore() {
+// restore makes the reserve again when it is gone and it is time to try;
+// made reports whether it made it now, held whether it is held.
+func (rv *reserve) restore() (made, held bool) {
 	rv.mu.Lock()
 	defer rv.mu.Unlock()
 	if rv.held || time.Since(rv.lastTry) < reserveRetry {
-		return
+		return false, rv.held
 	}
-	_ = rv.fill() // no room yet: tried again later
+	if err := rv.fill(); err != nil {
+		return false, false // no room yet: tried again later
+	}
+	return true, true
+}
+
+// restoreReserve makes the reserve again when there is room, and then
+// turns automatic checkpoints back on. It reports whether the reserve is
+// held (true without one). The writer's connection must be free.
+func (s *Store) restoreReserve(ctx context.Context) bool {
+	if s.reserve == nil {
+		return true
+	}
+	made, held := s.reserve.restore()
+	if made {
+		_, _ = s.w.ExecContext(ctx, fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", autoCheckpoint))
+	}
+	return held
 }
 
 // Reserved reports whether the space reserve is held (false when none was
@@ -130,6 +153,9 @@ func (s *Store) Reserved() bool {
 func (s *Store) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	err := s.writeTxOnce(ctx, fn)
 	if isFull(err) && s.reserve != nil && s.reserve.release() {
+		// The room freed is for this write and the next few state writes,
+		// not for a checkpoint that grows the main file.
+		_, _ = s.w.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 0")
 		err = s.writeTxOnce(ctx, fn)
 	}
 	return wrapFull(err)
@@ -148,8 +174,9 @@ func (s *Store) writeTxOnce(ctx context.Context, fn func(tx *sql.Tx) error) erro
 	if err := tx.Commit(); err != nil {
 		return wrapFull(err)
 	}
-	if s.reserve != nil {
-		s.reserve.restore()
-	}
+	s.restoreReserve(ctx)
 	return nil
 }
+
+// errNoReserve refuses a log append while the space reserve is gone.
+var errNoReserve = fmt.Errorf("%w: the store's space reserve is in use; output is not stored until there is room again", engine.ErrDiskFull)

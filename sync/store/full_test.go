@@ -107,8 +107,7 @@ func fillUp(t *testing.T, name string) {
 
 func checkIntegrity(t *testing.T, s *Store) {
 	t.Helper()
-	var res string
-	if err := s.r.QueryRowContext(context.Background(), `PRAGMA integrity_check`).Scan(&res); err != nil || res != "ok" {
-		t.Fatalf("integrity_check = %q, %v", res, err)
+	if err := s.IntegrityCheck(context.Background()); err != nil {
+		t.Fatal(err)
 	}
 }

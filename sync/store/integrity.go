@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strings"
 )
 
 // ErrNoStore is returned (wrapped) by OpenExisting when there is no store
@@ -49,6 +50,34 @@ func (s *Store) Check(ctx context.Context) error {
 		return fmt.Errorf("check the store file: %w", err)
 	case !os.SameFile(fi, s.opened):
 		return fmt.Errorf("%w: %s is another file than the one this process opened (moved, copied or restored over it); restart gitlaunch to use it", ErrReplaced, s.path)
+	}
+	return nil
+}
+
+// IntegrityCheck runs SQLite's integrity check over the whole file; nil
+// means the database is sound. It reads every page: for tests and
+// operators, not for a health check run every few seconds.
+func (s *Store) IntegrityCheck(ctx context.Context) error {
+	rows, err := s.r.QueryContext(ctx, `PRAGMA integrity_check`)
+	if err != nil {
+		return fmt.Errorf("integrity check: %w", err)
+	}
+	defer rows.Close()
+	var problems []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			return fmt.Errorf("integrity check: %w", err)
+		}
+		if line != "ok" {
+			problems = append(problems, line)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("integrity check: %w", err)
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("integrity check of %s: %s", s.path, strings.Join(problems, "; "))
 	}
 	return nil
 }

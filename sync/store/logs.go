@@ -18,9 +18,13 @@ const MaxChunk = 256 << 10
 // exist (else an error wrapping engine.ErrNotFound). Past the log limit
 // (SetLogLimit) the middle of the log is dropped. A full disk fails it
 // with an error wrapping engine.ErrDiskFull; the log is then as before.
+// So does every append while the space reserve is in use (KeepReserve).
 func (s *Store) AppendLog(ctx context.Context, runID string, p []byte) error {
 	if len(p) == 0 {
 		return nil
+	}
+	if !s.restoreReserve(ctx) {
+		return fmt.Errorf("append log of %s: %w", runID, errNoReserve)
 	}
 	limit := s.logLimit.Load()
 	if limit > 0 {
