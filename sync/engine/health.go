@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"strings"
 )
 
 // storeUsable runs Options.StoreCheck. A store that is not the file on
@@ -75,6 +76,9 @@ func (e *Engine) diskFullEnd(runID string, u Update) Update {
 		return u
 	}
 	delete(e.fullReasons, runID)
-	u.State, u.Reason, u.Retryable = StateError, why, false
+	if !strings.HasPrefix(u.Reason, "data directory full") {
+		u.Reason = why // else the executor's own words: they say more
+	}
+	u.State, u.Retryable = StateError, false
 	return u
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -113,8 +114,12 @@ func (rv *reserve) release() bool {
 func (rv *reserve) restore() (made, held bool) {
 	rv.mu.Lock()
 	defer rv.mu.Unlock()
-	if rv.held || time.Since(rv.lastTry) < reserveRetry {
-		return false, rv.held
+	if rv.held {
+		return false, true
+	}
+	// At once when there is room (an admin freed some), else now and then.
+	if time.Since(rv.lastTry) < reserveRetry && !roomFor(filepath.Dir(rv.path), 2*rv.size) {
+		return false, false
 	}
 	if err := rv.fill(); err != nil {
 		return false, false // no room yet: tried again later
