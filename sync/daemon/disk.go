@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"cmp"
 	"path/filepath"
 	"time"
 
@@ -23,7 +24,8 @@ func (d *Daemon) keepReserve() {
 	}
 }
 
-// retentionEvery is the time between retention sweeps.
+// retentionEvery is the time between retention sweeps, unless a test
+// says otherwise (Options.RetentionEvery).
 const retentionEvery = 10 * time.Minute
 
 // sweeper applies sync.retention, removing workspaces where this process
@@ -41,7 +43,7 @@ func (d *Daemon) sweeper() (*retention.Sweeper, error) {
 		Policy:     retention.Policy{MaxAge: cfg.Sync.Retention.MaxAge.Duration, KeepPerJob: cfg.Sync.Retention.KeepPerJob},
 		Store:      d.store,
 		Workspaces: ws,
-		Every:      retentionEvery,
+		Every:      cmp.Or(d.opts.RetentionEvery, retentionEvery),
 		Clock:      d.opts.Clock,
 		Logger:     d.log,
 	})

@@ -3,6 +3,7 @@ package daemon_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -150,4 +151,69 @@ func waitNewRun(t *testing.T, s *daemontest.Syncer, old string) *engine.Run {
 	}
 	t.Fatal("no new run ended within a minute")
 	return nil
+}
+
+// TestLimitAndRetentionOnThePages: a log over sync.logLimit keeps its head
+// and tail and its page says what was cut; once a newer run of the job
+// exists (keepPerJob: 1), retention removes the old run's folder and log,
+// its page says so, and the run list still has it.
+func TestLimitAndRetentionOnThePages(t *testing.T) {
+	remote := gittest.NewRemote(t)
+	loud := "apiVersion: gitlaunch.dev/v1\nkind: Job\nimage: busybox\ncommand: echo first line; seq 1 100000; echo last line\n"
+	remote.Commit(t, "main", map[string]string{"loud/job.yaml": loud}, "first")
+	s := daemontest.Open(t, "", daemontest.Config+"sync: {pollInterval: 1h, logLimit: 64Ki, retention: {keepPerJob: 1}}\n",
+		daemon.Options{Repos: []string{remote.URL}, Listen: "127.0.0.1:0", RetentionEvery: 100 * time.Millisecond}).Start()
+	base := "http://" + s.Addr().String()
+	first := waitRun(t, s, engine.StateSucceeded)
+	page := get(t, base+"/runs/"+first.ID)
+	if !strings.Contains(page, "bytes (") || !strings.Contains(page, "lines) cut") {
+		t.Errorf("the run page does not say what was cut:\n%s", page)
+	}
+	whole := get(t, base+"/runs/"+first.ID+"/log")
+	if !strings.HasPrefix(whole, "gitlaunch: ") || !strings.Contains(whole, "first line\n1\n2\n") ||
+		!strings.Contains(whole, "lines) cut") || !strings.HasSuffix(whole, "100000\nlast line\n") || len(whole) > 80<<10 {
+		t.Errorf("whole log: %d bytes, head %q, tail %q", len(whole), whole[:min(len(whole), 200)], whole[max(0, len(whole)-100):])
+	}
+
+	remote.Commit(t, "main", map[string]string{"loud/job.yaml": loud + "# again\n"}, "second")
+	s.Engine().PollNow(s.Repos()[0].Name)
+	second := waitNewRun(t, s, first.ID)
+	folder := func(r *engine.Run) bool {
+		_, err := os.Stat(filepath.Join(s.DataDir(), "runs", r.ID))
+		return err == nil
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for folder(first) {
+		if time.Now().After(deadline) {
+			t.Fatal("retention never removed the first run's folder")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !folder(second) {
+		t.Error("retention removed the newest run's folder")
+	}
+	page = get(t, base+"/runs/"+first.ID)
+	if !strings.Contains(page, "removed on") || !strings.Contains(page, "by the retention policy") {
+		t.Errorf("the pruned run's page does not say its log was removed:\n%s", page)
+	}
+	if list := get(t, base+"/api/runs"); !strings.Contains(list, first.ID) || !strings.Contains(list, second.ID) {
+		t.Errorf("the run list lost a run:\n%s", list)
+	}
+	if got, err := s.Store().GetRun(context.Background(), first.ID); err != nil || got.State != engine.StateSucceeded || got.FinishedAt.IsZero() {
+		t.Errorf("the pruned run's summary: %+v, %v", got, err)
+	}
+}
+
+func get(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %v", url, resp.StatusCode, err)
+	}
+	return string(b)
 }

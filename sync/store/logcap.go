@@ -29,14 +29,19 @@ type logCut struct {
 
 func (c logCut) gap() bool { return c.cutEnd > c.headEnd }
 
+// note says what was cut, in one line.
+func (c logCut) note() string {
+	return fmt.Sprintf("… %d bytes (%d lines) cut … (the log passed its size limit, sync.logLimit: its start and its end are kept)",
+		c.cutEnd-c.headEnd, c.lines)
+}
+
 // marker is the line readers see in place of the dropped bytes.
 func (c logCut) marker() []byte {
 	var b []byte
 	if c.midLine {
 		b = append(b, '\n')
 	}
-	return fmt.Appendf(b, "gitlaunch: … %d bytes (%d lines) cut … (the log passed its size limit, sync.logLimit: its start and its end are kept)\n",
-		c.cutEnd-c.headEnd, c.lines)
+	return append(append(b, "gitlaunch: "+c.note()...), '\n')
 }
 
 // getCut reads the run's cut through stmt (cutGet or cutRead).

@@ -93,6 +93,9 @@ func TestLogLimitKeepsHeadAndTail(t *testing.T) {
 	if want := strings.Count(all[len(head):int64(len(head))+n], "\n"); lines != int64(want) {
 		t.Errorf("marker says %d lines cut, %d were", lines, want)
 	}
+	if note, err := s.LogNote(ctx, r.ID); err != nil || !strings.Contains(got, "gitlaunch: "+note+"\n") {
+		t.Errorf("LogNote = %q, %v; want the marker's words", note, err)
+	}
 
 	// From an offset in the head, in the cut, at its end and in the tail.
 	he, ce := int64(len(head)), int64(len(head))+n
@@ -175,5 +178,8 @@ func TestLogLimitOff(t *testing.T) {
 	}
 	if got := readAll(t, s, r.ID, 0); got != string(p) {
 		t.Errorf("read %d bytes, want %d", len(got), len(p))
+	}
+	if note, err := s.LogNote(ctx, r.ID); note != "" || err != nil {
+		t.Errorf("LogNote of a whole log = %q, %v", note, err)
 	}
 }

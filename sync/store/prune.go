@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -78,8 +79,7 @@ func (s *Store) PruneLog(ctx context.Context, runID string, at time.Time) error 
 		if err != nil {
 			return err
 		}
-		note := fmt.Appendf(nil, "gitlaunch: this run's log (%d bytes) and workspace were removed on %s by the retention policy (sync.retention); its state, metrics and timings are kept\n",
-			size, at.UTC().Format("2006-01-02 15:04 UTC"))
+		note := []byte("gitlaunch: " + prunedNote(size, at) + "\n")
 		for _, q := range []string{`DELETE FROM log_chunks WHERE run_id = ?`, `DELETE FROM log_cuts WHERE run_id = ?`} {
 			if _, err := tx.ExecContext(ctx, q, runID); err != nil {
 				return err
@@ -96,4 +96,35 @@ func (s *Store) PruneLog(ctx context.Context, runID string, at time.Time) error 
 		return fmt.Errorf("prune log of %s: %w", runID, err)
 	}
 	return nil
+}
+
+// prunedNote says, in one line, that retention removed a run's log.
+func prunedNote(size int64, at time.Time) string {
+	return fmt.Sprintf("this run's log (%d bytes) and workspace were removed on %s by the retention policy (sync.retention); its state, metrics and timings are kept",
+		size, at.UTC().Format("2006-01-02 15:04 UTC"))
+}
+
+// LogNote says in one line what of the run's log is not kept, for its
+// page: that retention removed it, or what the log limit cut; "" when the
+// log is whole.
+func (s *Store) LogNote(ctx context.Context, runID string) (string, error) {
+	var at, size int64
+	err := s.r.QueryRowContext(ctx, `SELECT pruned_at, log_bytes FROM pruned_runs WHERE run_id = ?`, runID).Scan(&at, &size)
+	if err == nil {
+		return prunedNote(size, time.Unix(0, at)), nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("log note of %s: %w", runID, err)
+	}
+	if err := s.logs.cutStmts(); err != nil {
+		return "", err
+	}
+	c, ok, err := getCut(ctx, s.logs.cutRead, runID)
+	if err != nil {
+		return "", fmt.Errorf("log note of %s: %w", runID, err)
+	}
+	if !ok || !c.gap() {
+		return "", nil
+	}
+	return c.note(), nil
 }

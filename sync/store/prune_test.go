@@ -102,6 +102,9 @@ func TestPruneCandidates(t *testing.T) {
 	if log != "gitlaunch: this run's log (5000 bytes) and workspace were removed on 2026-04-01 12:00 UTC by the retention policy (sync.retention); its state, metrics and timings are kept\n" {
 		t.Errorf("pruned log: %q", log)
 	}
+	if note, err := s.LogNote(ctx, a[0].ID); err != nil || "gitlaunch: "+note+"\n" != log {
+		t.Errorf("LogNote of a pruned run = %q, %v", note, err)
+	}
 	if got, err := s.GetRun(ctx, a[0].ID); err != nil || got.Metrics["loss"] != 0.1 || got.State != engine.StateSucceeded {
 		t.Errorf("pruned run's summary: %+v, %v", got, err)
 	}
