@@ -94,6 +94,9 @@ func (f *follower) run(ctx context.Context) {
 	// needs a writable descriptor; nothing is written through it.
 	out, err := os.OpenFile(f.d.Output(), os.O_RDWR, 0)
 	if err != nil {
+		out, err = os.Open(f.d.Output()) // the blocks then stay (see release)
+	}
+	if err != nil {
 		f.log.Error("open run log", "err", err)
 		out = nil
 	}

@@ -59,7 +59,9 @@ var reserveRetry = time.Second
 const autoCheckpoint = 1000
 
 // KeepReserve holds size bytes of the disk for state writes (see
-// reserve); Open holds none. It fails when the room is not there.
+// reserve); Open holds none. Call it once, before the Store is shared. It
+// fails when the room is not there. One process holds the reserve of a
+// store: the one that dispatches.
 func (s *Store) KeepReserve(size int64) error {
 	if size <= 0 {
 		return nil
