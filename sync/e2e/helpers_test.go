@@ -1,68 +1,139 @@
+// Package e2e holds tests that cross adapters: syncers opened through
+// sync/daemon exactly as `gitlaunch sync` opens them (daemontest writes the
+// admin's config file), with real parts on every side: git over HTTP, the
+// local executor or a real kube-apiserver with kwok, Gitea or the stateful
+// GitHub fake, and webhooks over loopback HTTP.
 package e2e
 
 import (
-	"context"
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-
-	"github.com/gitlaunch/gitlaunch/render"
-	"github.com/gitlaunch/gitlaunch/schema"
-	"github.com/gitlaunch/gitlaunch/sync/engine"
-	"github.com/gitlaunch/gitlaunch/sync/git"
-	"github.com/gitlaunch/gitlaunch/sync/git/gittest"
-	"github.com/gitlaunch/gitlaunch/sync/kube"
+	"github.com/gitlaunch/gitlaunch/sync/daemon/daemontest"
 	"github.com/gitlaunch/gitlaunch/sync/kube/kubetest"
-	"github.com/gitlaunch/gitlaunch/sync/store"
-	"github.com/gitlaunch/gitlaunch/templates"
 )
 
-// kubeEngine is the engine wired as `gitlaunch sync` wires it with the
-// kube executor: a git remote, a SQLite store and a real API server.
-type kubeEngine struct {
-	eng   *engine.Engine
-	store *store.Store
-	exec  *kube.Executor
+// environ is a Getenv holding only vars, as `export GITLAUNCH_GITHUB_TOKEN=…`
+// gives a syncer its credentials.
+func environ(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
 }
 
-// newKubeEngine wires an engine; base is the admin's Pod template (nil:
-// the embedded one).
-func newKubeEngine(t *testing.T, ctx context.Context, env *kubetest.Env, ns string, remote *gittest.Remote, base *corev1.Pod) *kubeEngine {
+// writeTemp writes data to a file name in a new temporary folder and
+// returns its absolute path, for the files a config names.
+func writeTemp(t testing.TB, name, data string) string {
 	t.Helper()
-	dir := t.TempDir()
-	st, err := store.Open(ctx, filepath.Join(dir, "gitlaunch.db"))
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// kubeConfig is the part of a gitlaunch.yaml that runs jobs as Pods in ns
+// on env's API server, found through the kubeconfig file an admin would
+// name; more are further settings of the kube section. Finished Pods stay
+// an hour, so that tests can read them.
+func kubeConfig(env *kubetest.Env, ns string, more ...string) string {
+	kube := fmt.Sprintf("  kubeconfig: %q\n  podTTL: 1h\n", env.Kubeconfig)
+	for _, m := range more {
+		kube += "  " + m + "\n"
+	}
+	return fmt.Sprintf("executor: kube\nnamespace: %s\nkube:\n%s", ns, kube)
+}
+
+// webhookURL is the syncer's POST /webhook.
+func webhookURL(t testing.TB, s *daemontest.Syncer) string {
+	t.Helper()
+	if !s.ServesWebhooks() {
+		t.Fatal("the syncer serves no webhooks")
+	}
+	return "http://" + s.Addr().String() + "/webhook"
+}
+
+// sign is the X-Hub-Signature-256 of body under key.
+func sign(body []byte, key string) string {
+	m := hmac.New(sha256.New, []byte(key))
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// post delivers a signed webhook as GitHub does and returns the answer's
+// status code and how long it took.
+func post(t testing.TB, url, key, event, delivery string, body []byte) (int, time.Duration) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
-	src, err := git.Open(ctx, git.Options{URL: remote.URL, CacheDir: filepath.Join(dir, "git")})
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-GitHub-Event", event)
+	req.Header.Set("X-GitHub-Delivery", delivery)
+	req.Header.Set("X-Hub-Signature-256", sign(body, key))
+	start := time.Now()
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	exec, err := kube.New(ctx, kube.Options{Config: env.Config, Namespace: ns, PodTTL: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { exec.Close() })
-	cfg := schema.DefaultConfig()
-	cfg.Namespace = ns
-	if base == nil {
-		if base, err = templates.ParsePod(templates.PodYAML); err != nil {
-			t.Fatal(err)
+	resp.Body.Close()
+	return resp.StatusCode, time.Since(start)
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
 		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	eng, err := engine.New(engine.Options{
-		Config: cfg, Store: st, Executor: exec, MaxRuns: 1000, PollInterval: time.Hour,
-		Repos: []*engine.Repo{{Name: "models", URL: remote.URL, Source: src, GitHub: "octo-org/models"}},
-		Render: func(job *schema.Job, r *engine.Run) (*corev1.Pod, error) {
-			return render.Pod(job, render.RunContext{RunID: r.ID, Repo: r.Repo, RepoURL: r.RepoURL, SHA: r.SHA,
-				Ref: r.Ref, Branch: r.Branch, Trigger: string(r.Trigger), Attempt: max(r.Attempt, 1)}, cfg, base)
-		},
-	})
+}
+
+// sample is a webhook payload GitHub sent, recorded next to the parser
+// that is tested against it.
+func sample(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "github", "testdata", name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &kubeEngine{eng: eng, store: st, exec: exec}
+	return b
+}
+
+// patch sets fields of a JSON document; keys are dot paths.
+func patch(t testing.TB, doc []byte, set map[string]any) []byte {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(doc, &m); err != nil {
+		t.Fatal(err)
+	}
+	for path, v := range set {
+		parts := strings.Split(path, ".")
+		cur := m
+		for _, p := range parts[:len(parts)-1] {
+			next, ok := cur[p].(map[string]any)
+			if !ok {
+				next = map[string]any{}
+				cur[p] = next
+			}
+			cur = next
+		}
+		cur[parts[len(parts)-1]] = v
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -2,13 +2,17 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
 
 	"github.com/gitlaunch/gitlaunch/render"
+	"github.com/gitlaunch/gitlaunch/sync/daemon"
+	"github.com/gitlaunch/gitlaunch/sync/daemon/daemontest"
 	"github.com/gitlaunch/gitlaunch/sync/engine"
 	"github.com/gitlaunch/gitlaunch/sync/git/gittest"
 	"github.com/gitlaunch/gitlaunch/sync/kube/kubetest"
@@ -37,12 +41,24 @@ func TestRetryAfterNodeLoss(t *testing.T) {
 		base.Annotations = map[string]string{}
 	}
 	base.Annotations[kubetest.AnnotationDuration] = "4s"
-	k := newKubeEngine(t, ctx, env, ns, remote, base)
-	runs, err := k.eng.PollRepo(ctx, "models")
+	tmpl, err := yaml.Marshal(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := daemontest.Config + kubeConfig(env, ns) + fmt.Sprintf(`podTemplate: %q
+repos:
+- url: %q
+  name: models
+sync:
+  pollInterval: 1h
+  maxRuns: 1000
+`, writeTemp(t, "pod.yaml", string(tmpl)), remote.URL)
+	s := daemontest.Open(t, "", cfg, daemon.Options{})
+	runs, err := s.Engine().PollRepo(ctx, "models")
 	if err != nil || len(runs) != 2 {
 		t.Fatalf("planned %d runs: %v", len(runs), err)
 	}
-	go k.eng.Run(ctx)
+	s.Start()
 
 	// Once both Pods run, take them away as a lost node would.
 	for _, r := range runs {
@@ -57,7 +73,7 @@ func TestRetryAfterNodeLoss(t *testing.T) {
 	}
 	wctx, wcancel := context.WithTimeout(ctx, 90*time.Second)
 	defer wcancel()
-	final, err := k.eng.WaitIdle(wctx, []string{runs[0].ID, runs[1].ID})
+	final, err := s.Engine().WaitIdle(wctx, []string{runs[0].ID, runs[1].ID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +92,7 @@ func TestRetryAfterNodeLoss(t *testing.T) {
 			}
 		}
 	}
-	tr, err := k.store.Transitions(ctx, runs[0].ID)
+	tr, err := s.Store().Transitions(ctx, runs[0].ID)
 	if err != nil {
 		t.Fatal(err)
 	}

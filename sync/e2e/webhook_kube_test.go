@@ -3,14 +3,8 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"slices"
 	"testing"
@@ -21,25 +15,21 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/gitlaunch/gitlaunch/render"
+	"github.com/gitlaunch/gitlaunch/sync/daemon"
+	"github.com/gitlaunch/gitlaunch/sync/daemon/daemontest"
 	"github.com/gitlaunch/gitlaunch/sync/engine"
 	"github.com/gitlaunch/gitlaunch/sync/git/gittest"
-	ghsync "github.com/gitlaunch/gitlaunch/sync/github"
+	"github.com/gitlaunch/gitlaunch/sync/github"
+	"github.com/gitlaunch/gitlaunch/sync/github/githubtest"
 	"github.com/gitlaunch/gitlaunch/sync/kube/kubetest"
-	"github.com/gitlaunch/gitlaunch/sync/web"
 )
-
-const secret = "e2e-webhook-secret"
-
-func sign(body []byte) string {
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write(body)
-	return "sha256=" + hex.EncodeToString(m.Sum(nil))
-}
 
 // TestWebhookToPod measures a signed push webhook reaching the syncer's
 // HTTP server until the run's Pod exists on a real kube-apiserver: the
 // handler queues, the engine polls (ref advertisement + fetch), plans,
-// renders and creates the Pod. Each sample is a new commit. It reports
+// renders and creates the Pod, in a syncer opened as `gitlaunch sync
+// --listen` opens it (reporting to the GitHub fake, as webhooks need).
+// Each sample is a new commit. It reports
 // p50/p99; set GITLAUNCH_E2E_SAMPLES for more samples.
 func TestWebhookToPod(t *testing.T) {
 	env := kubetest.Start(t)
@@ -51,24 +41,30 @@ func TestWebhookToPod(t *testing.T) {
 	remote.Commit(t, "main", map[string]string{
 		"train/job.yaml": "apiVersion: gitlaunch.dev/v1\nkind: Job\nimage: busybox\ncommand: echo hi\nresources: {gpu: 1}\n",
 	}, "first")
-	k := newKubeEngine(t, ctx, env, ns, remote, nil)
-	eng, st := k.eng, k.store
-	hook, err := ghsync.NewWebhookHandler(ghsync.WebhookOptions{Secret: []byte(secret), Engine: eng})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go hook.Run(ctx)
-	h, err := web.New(web.Options{Store: st, Webhook: hook})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	defer srv.Close()
+	// The syncer serves /webhook only when repositories report to GitHub:
+	// the stateful fake plays it, taking the commit statuses.
+	fake := githubtest.New(t)
+	fake.AddRepo(fullName)
+	cfg := daemontest.Config + kubeConfig(env, ns) + fmt.Sprintf(`repos:
+- url: %q
+  name: models
+  github: %s
+github:
+  baseURL: %q
+sync:
+  pollInterval: 1h
+  maxRuns: 1000
+  listen: 127.0.0.1:0
+`, remote.URL, fullName, fake.URL)
+	s := daemontest.Open(t, "", cfg, daemon.Options{Getenv: environ(map[string]string{
+		github.TokenEnv: ghToken, github.WebhookSecretEnv: hookSecret,
+	})})
+	hookURL := webhookURL(t, s)
 	// First sight plans the first commit; wait for its Pod, then measure.
-	if _, err := eng.PollRepo(ctx, "models"); err != nil {
+	if _, err := s.Engine().PollRepo(ctx, "models"); err != nil {
 		t.Fatal(err)
 	}
-	go eng.Run(ctx)
+	s.Start()
 
 	w, err := env.Client.CoreV1().Pods(ns).Watch(ctx, metav1.ListOptions{LabelSelector: "gitlaunch.dev/job=train"})
 	if err != nil {
@@ -106,19 +102,10 @@ func TestWebhookToPod(t *testing.T) {
 		sha := remote.Commit(t, "main", map[string]string{"train/x": fmt.Sprint(i)}, "change")
 		body := []byte(fmt.Sprintf(`{"ref":"refs/heads/main","before":"%s","after":"%s","repository":{"full_name":"octo-org/models","name":"models","owner":{"login":"octo-org"}},"sender":{"login":"octocat"}}`,
 			"0000000000000000000000000000000000000000", sha))
-		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/webhook", bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("X-GitHub-Event", "push")
-		req.Header.Set("X-GitHub-Delivery", fmt.Sprintf("delivery-%d", i))
-		req.Header.Set("X-Hub-Signature-256", sign(body))
 		start := time.Now()
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode/100 != 2 {
-			t.Fatalf("webhook answered %d", resp.StatusCode)
+		code, _ := post(t, hookURL, hookSecret, "push", fmt.Sprintf("delivery-%d", i), body)
+		if code/100 != 2 {
+			t.Fatalf("webhook answered %d", code)
 		}
 		at, ok := waitPod(sha, 30*time.Second)
 		if !ok {

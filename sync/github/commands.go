@@ -13,9 +13,9 @@ import (
 	gh "github.com/google/go-github/v60/github"
 )
 
-// replyMarker marks gitlaunch's replies, whose text is never read as
+// ReplyMarker marks gitlaunch's replies, whose text is never read as
 // commands.
-const replyMarker = "<!-- gitlaunch:reply -->"
+const ReplyMarker = "<!-- gitlaunch:reply -->"
 
 // maxCommands bounds the commands read from one comment.
 const maxCommands = 10
@@ -73,7 +73,7 @@ func parseCommands(body string) []command {
 func (h *WebhookHandler) handleComment(ctx context.Context, log *slog.Logger, d delivery) {
 	c := d.comment
 	body := c.Comment.Body
-	if strings.Contains(body, replyMarker) || strings.Contains(body, CommentMarker) {
+	if strings.Contains(body, ReplyMarker) || strings.Contains(body, CommentMarker) {
 		return // our own words
 	}
 	owner, name, err := splitFullName(d.repo.GitHub)
@@ -249,7 +249,7 @@ func (h *WebhookHandler) approveCommand(ctx context.Context, log *slog.Logger, d
 // reply posts a short comment; failures are logged (the command's effect
 // stands either way).
 func (h *WebhookHandler) reply(ctx context.Context, log *slog.Logger, owner, name string, pr int, red *Redactor, text string) {
-	body := replyMarker + "\n" + red.Redact(text)
+	body := ReplyMarker + "\n" + red.Redact(text)
 	if _, _, err := h.o.Client.Issues.CreateComment(ctx, owner, name, pr, &gh.IssueComment{Body: gh.String(body)}); err != nil {
 		warn(ctx, log, "reply to a command", err)
 	}

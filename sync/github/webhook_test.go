@@ -397,7 +397,7 @@ func TestCommentCommands(t *testing.T) {
 		{name: "ok-to-test with nothing waiting", user: "alice", pr: 8, text: "/gitlaunch ok-to-test",
 			calls: []string{"PollRepo models", "Approve models 8 7a8b9c0d"}, reply: "no run of 7a8b9c0d waits"},
 		{name: "quoted and fenced lines are not commands", user: "alice", pr: 7, text: "> /gitlaunch run\n```\n/gitlaunch cancel\n```\n"},
-		{name: "our own reply is not read", user: "gitlaunch-bot", pr: 7, text: replyMarker + "\n/gitlaunch run"},
+		{name: "our own reply is not read", user: "gitlaunch-bot", pr: 7, text: ReplyMarker + "\n/gitlaunch run"},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -433,7 +433,7 @@ func TestCommentCommands(t *testing.T) {
 				t.Errorf("replies %q, want one containing %q", replies, tt.reply)
 			}
 			for _, r := range replies {
-				if len(parseCommands(r)) > 0 && !strings.Contains(r, replyMarker) {
+				if len(parseCommands(r)) > 0 && !strings.Contains(r, ReplyMarker) {
 					t.Errorf("a reply could be read as a command: %q", r)
 				}
 			}

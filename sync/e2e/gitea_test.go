@@ -1,36 +1,29 @@
-package github
+package e2e
 
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	gh "github.com/google/go-github/v60/github"
-	corev1 "k8s.io/api/core/v1"
 
-	"github.com/gitlaunch/gitlaunch/render"
-	"github.com/gitlaunch/gitlaunch/schema"
-	"github.com/gitlaunch/gitlaunch/sync/console"
+	"github.com/gitlaunch/gitlaunch/sync/daemon"
+	"github.com/gitlaunch/gitlaunch/sync/daemon/daemontest"
 	"github.com/gitlaunch/gitlaunch/sync/engine"
-	"github.com/gitlaunch/gitlaunch/sync/git"
 	"github.com/gitlaunch/gitlaunch/sync/git/gittest"
+	"github.com/gitlaunch/gitlaunch/sync/github"
 	"github.com/gitlaunch/gitlaunch/sync/github/giteatest"
-	"github.com/gitlaunch/gitlaunch/sync/local"
 	"github.com/gitlaunch/gitlaunch/sync/store"
-	"github.com/gitlaunch/gitlaunch/sync/web"
-	"github.com/gitlaunch/gitlaunch/templates"
 )
 
 // The end-to-end test's fixed names and values.
@@ -45,17 +38,18 @@ const (
 	e2eWait = 45 * time.Second
 )
 
-// TestGiteaEndToEnd runs the syncer wired as `gitlaunch sync --listen`
-// wires it (engine, local executor, SQLite store, console and GitHub
-// reporters, Trust, the webhook handler behind sync/web on a loopback
-// HTTP server) against a real Gitea. Nothing is faked and nothing is
+// TestGiteaEndToEnd runs `gitlaunch sync --listen` as sync/daemon opens it
+// from an admin's config (engine, local executor, SQLite store, console
+// and GitHub reporters, Trust, the webhook handler behind sync/web on a
+// loopback HTTP server) against a real Gitea. Nothing is faked and nothing is
 // stepped by hand: Gitea's webhooks drive the engine's own loop (its poll
 // interval is the production one with webhooks, 5 minutes, so a missed
 // webhook would time the test out), and every assertion reads what Gitea
 // shows, through go-github, or what the jobs left behind.
 //
-// Every run appends its ID to a file outside its workspace (launchLog), so
-// "launched exactly once" is checked for every run, across the restart.
+// Every run prints a launch line into its log, so "launched exactly once"
+// is checked for every run, across the restart (the sandbox lets a job
+// write nothing outside its workspace, so the log is the honest record).
 //
 // Differences from GitHub met here (see also giteatest): Gitea answers
 // "owner" as the repository owner's permission; its status objects carry
@@ -66,7 +60,7 @@ const (
 func TestGiteaEndToEnd(t *testing.T) {
 	began := time.Now()
 	w := newE2EWorld(t)
-	s := w.startSyncer()
+	s := w.startSyncer("", nil)
 
 	// 1. A push to main: webhook → poll → run → status success on Gitea.
 	work := w.clone()
@@ -133,8 +127,8 @@ func TestGiteaEndToEnd(t *testing.T) {
 	prSHA3 := work.commit(map[string]string{e2eJob + "/acc.txt": "96\n"}, "train longer")
 	restarted := w.waitLaunch(prSHA3)
 	w.waitStatus(prSHA3, "pending")
-	s.stop()
-	s = w.startSyncer()
+	s.Stop()
+	s = w.startSyncer("", nil)
 	w.waitFor("the restarted syncer to adopt run "+restarted, func() (bool, string) {
 		r := w.runIn(s, restarted)
 		if r == nil {
@@ -198,7 +192,7 @@ func TestGiteaEndToEnd(t *testing.T) {
 		t.Errorf("fork status description = %q, want the ok-to-test hint", st.Description)
 	}
 	waiting := w.waitComment(forkPR, func(body string) bool { return strings.Contains(body, "⏸️ waiting") })
-	forker, err := NewClient(w.gitea.APIURL, forkerToken, nil)
+	forker, err := github.NewClient(w.gitea.APIURL, forkerToken, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +202,7 @@ func TestGiteaEndToEnd(t *testing.T) {
 	}
 	w.waitFor("the refusal of the fork author's approval", func() (bool, string) {
 		for _, c := range w.comments(forkPR) {
-			if strings.HasPrefix(c.GetBody(), replyMarker) && strings.Contains(c.GetBody(), "only collaborators with write access") {
+			if strings.HasPrefix(c.GetBody(), github.ReplyMarker) && strings.Contains(c.GetBody(), "only collaborators with write access") {
 				return true, ""
 			}
 		}
@@ -269,31 +263,23 @@ func TestGiteaEndToEnd(t *testing.T) {
 // syncer restart: the data directory and the listen address Gitea's
 // webhook points at.
 type e2eWorld struct {
-	t         *testing.T
-	gitea     *giteatest.Server
-	owner     string
-	full      string     // owner/name
-	api       *gh.Client // as the owner, a person using Gitea
-	botToken  string
-	dataDir   string
-	addr      string // the syncer's host:port, fixed at the first start
-	launchLog string // every run appends "<run-id> <sha> <trigger>"
-	gate      string // while it exists, runs wait
-	logs      *e2eLog
+	t        *testing.T
+	gitea    *giteatest.Server
+	owner    string
+	full     string     // owner/name
+	api      *gh.Client // as the owner, a person using Gitea
+	botToken string
+	dataDir  string
+	addr     string // the syncer's host:port, fixed at the first start
+	gates    string // a dataset folder, mounted read-only into every run
+	gate     string // gates/gate: while it exists, runs wait
 }
 
 func newE2EWorld(t *testing.T) *e2eWorld {
 	t.Helper()
-	w := &e2eWorld{t: t, logs: &e2eLog{}, dataDir: t.TempDir()}
-	// Registered first, so it runs last: after every syncer has stopped.
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("syncer log:\n%s", w.logs.String())
-		}
-	})
-	scratch := t.TempDir()
-	w.launchLog = filepath.Join(scratch, "launches")
-	w.gate = filepath.Join(scratch, "gate")
+	w := &e2eWorld{t: t, dataDir: filepath.Join(t.TempDir(), "data")}
+	w.gates = t.TempDir()
+	w.gate = filepath.Join(w.gates, "gate")
 
 	w.gitea = giteatest.Start(t)
 	w.owner = w.gitea.Admin
@@ -302,10 +288,7 @@ func newE2EWorld(t *testing.T) *e2eWorld {
 	w.botToken = w.gitea.CreateUser(t, e2eBot)
 	w.gitea.AddCollaborator(t, e2eRepo, e2eBot, "admin")
 	var err error
-	if w.api, err = NewClient(w.gitea.APIURL, w.gitea.Token, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(w.launchLog, nil, 0o644); err != nil {
+	if w.api, err = github.NewClient(w.gitea.APIURL, w.gitea.Token, nil); err != nil {
 		t.Fatal(err)
 	}
 
@@ -320,152 +303,65 @@ func newE2EWorld(t *testing.T) *e2eWorld {
 	return w
 }
 
-// jobYAML is the job: it records its launch, waits while the gate exists,
-// prints the secret it got (or none), a metric line, and writes an artifact.
+// jobYAML is the job: it prints its launch, waits while the gate exists
+// (in a read-only dataset the test controls), prints the secret it got (or
+// none), a metric line, and writes an artifact.
 func (w *e2eWorld) jobYAML() string {
 	return fmt.Sprintf(`apiVersion: gitlaunch.dev/v1
 kind: Job
 name: %s
 image: busybox
 command: |
-  echo "$GITLAUNCH_RUN_ID $GITLAUNCH_SHA $GITLAUNCH_TRIGGER" >> %q
-  while [ -e %q ]; do sleep 0.1; done
+  echo "%s $GITLAUNCH_RUN_ID $GITLAUNCH_SHA $GITLAUNCH_TRIGGER"
+  while [ -e /mnt/datasets/gates/gate ]; do sleep 0.1; done
   echo "key=${E2E_TOKEN:-none}"
   mkdir -p out
   echo "model of $GITLAUNCH_SHA" > out/model.txt
   echo "accuracy=$(cat acc.txt)"
 secrets: [E2E_TOKEN]
+datasets: [{name: gates}]
 results:
   artifacts: ["out/*.txt"]
   metrics:
     patterns:
       accuracy: 'accuracy=([0-9.]+)'
-`, e2eJob, w.launchLog, w.gate)
+`, e2eJob, launchMark)
 }
 
-// e2eSyncer is one syncer process's wiring.
-type e2eSyncer struct {
-	st   *store.Store
-	stop func()
+// config is the admin's gitlaunch.yaml for the world: the Gitea
+// repository, reported to Gitea through its GitHub-compatible API, and
+// the dashboard at the address the webhook names. executor is the
+// executor's part ("" for the local one). Trusted runs get E2E_TOKEN: the
+// kube executor from the Kubernetes Secret secretName names, the local one
+// from secretsFile (here through the secretKeyRef the rendered Pod has;
+// TestEngineWithGitHub covers a local config without a secretName).
+func (w *e2eWorld) config(executor string) string {
+	secrets := writeTemp(w.t, e2eRepo+".env", "E2E_TOKEN="+e2eSecret+"\n")
+	return daemontest.Config + executor + fmt.Sprintf(`repos:
+- url: %q
+  name: %s
+  github: %s
+  secretName: %s-secrets
+  secretsFile: %q
+github:
+  baseURL: %q
+sync:
+  listen: %s
+  baseURL: http://%s
+datasets:
+  gates: {localPath: %q, volume: {hostPath: {path: %q}}}
+`, w.gitea.CloneURL(e2eRepo), e2eRepo, w.full, e2eRepo, secrets, w.gitea.APIURL, w.addr, w.addr, w.gates, w.gates)
 }
 
-// startSyncer wires a syncer the way cmd/gitlaunch's sync command does
-// with GitHub configured and --listen set, and starts its loops.
-func (w *e2eWorld) startSyncer() *e2eSyncer {
-	t := w.t
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	log := slog.New(slog.NewTextHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	fail := func(err error) {
-		t.Helper()
-		if err != nil {
-			cancel()
-			t.Fatal(err)
-		}
-	}
-
-	cfg, err := schema.LoadConfig(schema.ConfigName, []byte("apiVersion: gitlaunch.dev/v1\nkind: Config\n"))
-	fail(err)
-	base, err := templates.ParsePod(templates.PodYAML)
-	fail(err)
-	st, err := store.Open(ctx, filepath.Join(w.dataDir, "gitlaunch.db"))
-	fail(err)
-	url := w.gitea.CloneURL(e2eRepo)
-	src, err := git.Open(ctx, git.Options{URL: url, CacheDir: git.CacheDirFor(w.dataDir, e2eRepo, url), Logger: log})
-	fail(err)
-	executor, err := local.New(local.Options{DataDir: w.dataDir, Checkout: e2eCheckout{src}, Logger: log})
-	fail(err)
-
-	client, err := NewClient(w.gitea.APIURL, w.botToken, nil)
-	fail(err)
-	trust, err := NewTrust(TrustOptions{Client: client, Logger: log})
-	fail(err)
-	secrets := []string{w.botToken, e2eHookSecret}
-	var eng *engine.Engine
-	rep, err := NewReporter(ReporterOptions{Client: client, Store: st, BaseURL: "http://" + w.addr, Secrets: secrets,
-		Logger: log, Repos: func(name string) (*engine.Repo, bool) { return eng.Repo(name) }})
-	fail(err)
-	repo := &engine.Repo{Name: e2eRepo, URL: url, Source: src, GitHub: w.full, Secrets: map[string]string{"E2E_TOKEN": e2eSecret}}
-	eng, err = engine.New(engine.Options{
-		Config: cfg, Store: st, Logger: log, Executor: executor, Repos: []*engine.Repo{repo},
-		Reporters: []engine.Reporter{console.New(w.logs), rep}, PRs: trust,
-		PollInterval: 5 * time.Minute, // cmd's webhookPollInterval: webhooks bring changes
-		Render: func(job *schema.Job, r *engine.Run) (*corev1.Pod, error) {
-			return render.Pod(job, render.RunContext{RunID: r.ID, Repo: r.Repo, RepoURL: r.RepoURL, SHA: r.SHA, Ref: r.Ref,
-				Branch: r.Branch, PR: r.PR, Trigger: string(r.Trigger), Untrusted: r.Untrusted, Attempt: max(r.Attempt, 1),
-				// The repository's secretName, as a config with one gives it:
-				// without one, render leaves secrets to the local executor,
-				// which injects only the keys the Pod references, so a
-				// trusted local run would get none.
-				SecretName: e2eRepo + "-secrets"}, cfg, base)
-		},
-	})
-	fail(err)
-	hook, err := NewWebhookHandler(WebhookOptions{Secret: []byte(e2eHookSecret), Engine: eng, Trust: trust,
-		Client: client, Secrets: secrets, Logger: log})
-	fail(err)
-	pages, err := web.New(web.Options{Store: st, Logger: log, Webhook: hook})
-	fail(err)
-	ln, err := e2eListen(ctx, w.addr)
-	fail(err)
-	// The syncer's own server and its limits: Gitea's deliveries pass them.
-	srv := web.NewHTTPServer(pages, web.Limits{})
-
-	served, hooked, ran := make(chan error, 1), make(chan error, 1), make(chan error, 1)
-	go func() { served <- srv.Serve(web.LimitListener(ln, 0)) }()
-	go func() { hooked <- hook.Run(ctx) }()
-	go func() { ran <- eng.Run(ctx) }()
-	s := &e2eSyncer{st: st}
-	var once sync.Once
-	s.stop = func() {
-		once.Do(func() {
-			cancel()
-			if err := <-ran; err != nil {
-				t.Errorf("engine: %v", err)
-			}
-			if err := <-hooked; err != nil {
-				t.Errorf("webhook worker: %v", err)
-			}
-			sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer scancel()
-			_ = srv.Shutdown(sctx)
-			if err := <-served; !errors.Is(err, http.ErrServerClosed) {
-				t.Errorf("http server: %v", err)
-			}
-			executor.Close()
-			st.Close()
-		})
-	}
-	t.Cleanup(s.stop)
-	return s
-}
-
-// e2eListen binds addr again after a restart; a port just closed may be a
-// moment in the kernel's hands.
-func e2eListen(ctx context.Context, addr string) (net.Listener, error) {
-	var lc net.ListenConfig
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		ln, err := lc.Listen(ctx, "tcp", addr)
-		if err == nil || time.Now().After(deadline) {
-			return ln, err
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// e2eCheckout builds workspaces from the git cache, fetching a commit it
-// does not have yet, as cmd/gitlaunch's checkout does.
-type e2eCheckout struct{ src *git.Repo }
-
-func (c e2eCheckout) Checkout(ctx context.Context, _, sha, dest string) error {
-	if err := c.src.Checkout(ctx, sha, dest); err == nil {
-		return nil
-	}
-	if _, err := c.src.Poll(ctx); err != nil {
-		return err
-	}
-	return c.src.Checkout(ctx, sha, dest)
+// startSyncer starts `gitlaunch sync` with the world's config, the bot's
+// token and the webhook secret in its environment (and extra, when given),
+// on the world's data directory. Its poll interval is the production one
+// with webhooks (5 minutes), so a missed webhook times the test out.
+func (w *e2eWorld) startSyncer(executor string, extra map[string]string) *daemontest.Syncer {
+	w.t.Helper()
+	vars := map[string]string{github.TokenEnv: w.botToken, github.WebhookSecretEnv: e2eHookSecret}
+	maps.Copy(vars, extra)
+	return daemontest.Open(w.t, w.dataDir, w.config(executor), daemon.Options{Getenv: environ(vars)}).Start()
 }
 
 // ---- reading Gitea ----
@@ -508,7 +404,7 @@ func (w *e2eWorld) status(sha string) (e2eStatus, error) {
 		return e2eStatus{}, err
 	}
 	for _, st := range combined.Statuses {
-		if st.Context == StatusContext(e2eJob) {
+		if st.Context == github.StatusContext(e2eJob) {
 			if st.State == "" {
 				st.State = st.Status
 			}
@@ -521,7 +417,7 @@ func (w *e2eWorld) status(sha string) (e2eStatus, error) {
 func (w *e2eWorld) waitStatus(sha, state string) e2eStatus {
 	w.t.Helper()
 	var st e2eStatus
-	w.waitFor(fmt.Sprintf("status %s %s at %s", StatusContext(e2eJob), state, engine.ShortSHA(sha)), func() (bool, string) {
+	w.waitFor(fmt.Sprintf("status %s %s at %s", github.StatusContext(e2eJob), state, engine.ShortSHA(sha)), func() (bool, string) {
 		var err error
 		if st, err = w.status(sha); err != nil {
 			return false, err.Error()
@@ -545,7 +441,7 @@ func (w *e2eWorld) comments(pr int) []*gh.IssueComment {
 func (w *e2eWorld) ourComments(pr int) []*gh.IssueComment {
 	var out []*gh.IssueComment
 	for _, c := range w.comments(pr) {
-		if strings.HasPrefix(c.GetBody(), CommentMarker) {
+		if strings.HasPrefix(c.GetBody(), github.CommentMarker) {
 			out = append(out, c)
 		}
 	}
@@ -612,8 +508,8 @@ func (w *e2eWorld) checkRunPage(target, runID string) {
 
 // ---- reading the syncer's store and the jobs' traces ----
 
-func (w *e2eWorld) runs(s *e2eSyncer, f engine.RunFilter) []*engine.Run {
-	runs, err := s.st.ListRuns(context.Background(), f)
+func (w *e2eWorld) runs(s *daemontest.Syncer, f engine.RunFilter) []*engine.Run {
+	runs, err := s.Store().ListRuns(context.Background(), f)
 	if err != nil {
 		w.t.Fatalf("list runs: %v", err)
 	}
@@ -621,15 +517,15 @@ func (w *e2eWorld) runs(s *e2eSyncer, f engine.RunFilter) []*engine.Run {
 }
 
 // runIn returns a run from the syncer's store, nil when it cannot be read.
-func (w *e2eWorld) runIn(s *e2eSyncer, id string) *engine.Run {
-	r, err := s.st.GetRun(context.Background(), id)
+func (w *e2eWorld) runIn(s *daemontest.Syncer, id string) *engine.Run {
+	r, err := s.Store().GetRun(context.Background(), id)
 	if err != nil {
 		return nil
 	}
 	return r
 }
 
-func (w *e2eWorld) onlyRunAt(s *e2eSyncer, sha string) *engine.Run {
+func (w *e2eWorld) onlyRunAt(s *daemontest.Syncer, sha string) *engine.Run {
 	w.t.Helper()
 	runs := w.runs(s, engine.RunFilter{SHA: sha})
 	if len(runs) != 1 {
@@ -638,8 +534,8 @@ func (w *e2eWorld) onlyRunAt(s *e2eSyncer, sha string) *engine.Run {
 	return runs[0]
 }
 
-func (w *e2eWorld) runLog(s *e2eSyncer, id string) string {
-	rc, err := s.st.OpenLog(context.Background(), id, 0)
+func (w *e2eWorld) runLog(s *daemontest.Syncer, id string) string {
+	rc, err := s.Store().OpenLog(context.Background(), id, 0)
 	if err != nil {
 		w.t.Fatalf("log of %s: %v", id, err)
 	}
@@ -653,16 +549,38 @@ func (w *e2eWorld) runLog(s *e2eSyncer, id string) string {
 
 // launchLines are the lines the jobs appended: run ID, SHA, trigger.
 func (w *e2eWorld) launchLines() [][]string {
-	data, err := os.ReadFile(w.launchLog)
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(w.dataDir, "gitlaunch.db"))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer st.Close()
+	runs, err := st.ListRuns(ctx, engine.RunFilter{})
 	if err != nil {
 		w.t.Fatal(err)
 	}
 	var out [][]string
-	for line := range strings.Lines(string(data)) {
-		out = append(out, strings.Fields(line))
+	for _, r := range runs {
+		rc, err := st.OpenLog(ctx, r.ID, 0)
+		if err != nil {
+			w.t.Fatalf("log of %s: %v", r.ID, err)
+		}
+		data, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			w.t.Fatalf("log of %s: %v", r.ID, err)
+		}
+		for line := range strings.Lines(string(data)) {
+			if rest, ok := strings.CutPrefix(line, launchMark+" "); ok {
+				out = append(out, strings.Fields(rest))
+			}
+		}
 	}
 	return out
 }
+
+// launchMark starts the line every launch of the job prints.
+const launchMark = "gitlaunch-e2e-launched"
 
 // launches counts the launches of each run ID.
 func (w *e2eWorld) launches() map[string]int {
@@ -781,22 +699,4 @@ func (c *e2eClone) commit(files map[string]string, msg string) string {
 	c.git("commit", "--quiet", "-m", msg)
 	c.git("push", "--quiet", "origin", "HEAD")
 	return c.git("rev-parse", "HEAD")
-}
-
-// e2eLog collects the syncer's log, shown when the test fails.
-type e2eLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *e2eLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *e2eLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
 }

@@ -1,161 +1,78 @@
-package github
+package e2e
 
 import (
 	"context"
+	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-
-	"github.com/gitlaunch/gitlaunch/render"
-	"github.com/gitlaunch/gitlaunch/schema"
+	"github.com/gitlaunch/gitlaunch/sync/daemon"
+	"github.com/gitlaunch/gitlaunch/sync/daemon/daemontest"
 	"github.com/gitlaunch/gitlaunch/sync/engine"
-	"github.com/gitlaunch/gitlaunch/sync/git"
 	"github.com/gitlaunch/gitlaunch/sync/git/gittest"
+	"github.com/gitlaunch/gitlaunch/sync/github"
 	"github.com/gitlaunch/gitlaunch/sync/github/githubtest"
-	"github.com/gitlaunch/gitlaunch/sync/local"
-	"github.com/gitlaunch/gitlaunch/sync/store"
-	"github.com/gitlaunch/gitlaunch/templates"
 )
 
-// stack is one syncer process: the real engine on a real git remote, a
-// SQLite store and the local executor, reporting to the fake GitHub and
-// fed by the webhook handler over loopback HTTP.
-type stack struct {
-	t      *testing.T
-	eng    *engine.Engine
-	st     *store.Store
-	exec   *local.Executor
-	hook   *WebhookHandler
-	srv    *httptest.Server
-	stop   func()
-	deliv  int
-	secret string
+// The GitHub fake's fixed names and values.
+const (
+	fullName    = "octo-org/models"
+	ghToken     = "test-token" // githubtest's token of gitlaunch-bot
+	hookSecret  = "It's a Secret to Everybody"
+	wandbSecret = "wandb-s3cr3t-value-42"
+)
+
+// githubSyncer is one syncer process: the real engine on a real git
+// remote, a SQLite store and the local executor, reporting to the GitHub
+// fake and fed by its webhook endpoint over loopback HTTP. Restarting it
+// on the same dataDir is a new process on the same data.
+type githubSyncer struct {
+	*daemontest.Syncer
+	t *testing.T
 }
 
-type checkouter struct{ src *git.Repo }
-
-func (c checkouter) Checkout(ctx context.Context, _, sha, dest string) error {
-	return c.src.Checkout(ctx, sha, dest)
-}
-
-func startStack(t *testing.T, remote *gittest.Remote, fake *githubtest.Server, dir string) *stack {
+func startGitHubSyncer(t *testing.T, remote *gittest.Remote, fake *githubtest.Server, dataDir string) *githubSyncer {
 	t.Helper()
-	ctx := context.Background()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := store.Open(ctx, filepath.Join(dir, "gitlaunch.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := git.Open(ctx, git.Options{URL: remote.URL, CacheDir: filepath.Join(dir, "git"), Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	exec, err := local.New(local.Options{DataDir: dir, Checkout: checkouter{src}, KillGrace: time.Second, FlushInterval: 20 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := schema.LoadConfig("gitlaunch.yaml", []byte("apiVersion: gitlaunch.dev/v1\nkind: Config\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	base, err := templates.ParsePod(templates.PodYAML)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := newClient(t, fake)
-	trust, err := NewTrust(TrustOptions{Client: client, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	repo := &engine.Repo{Name: "models", URL: remote.URL, Source: src, GitHub: fullName, Secrets: map[string]string{"WANDB_API_KEY": secret}}
-	var eng *engine.Engine
-	rep, err := NewReporter(ReporterOptions{Client: client, Store: st, BaseURL: "https://gitlaunch.example.com", Logger: quiet,
-		Repos: func(name string) (*engine.Repo, bool) { return eng.Repo(name) }, Secrets: []string{"test-token", hookSecret}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err = engine.New(engine.Options{
-		Config: cfg, Store: st, Executor: exec, Reporters: []engine.Reporter{rep}, PRs: trust, Logger: quiet,
-		Repos: []*engine.Repo{repo}, PollInterval: time.Hour, // webhooks drive polling
-		Render: func(job *schema.Job, r *engine.Run) (*corev1.Pod, error) {
-			return render.Pod(job, render.RunContext{RunID: r.ID, Repo: r.Repo, RepoURL: r.RepoURL, SHA: r.SHA, Ref: r.Ref,
-				Branch: r.Branch, PR: r.PR, Trigger: string(r.Trigger), Untrusted: r.Untrusted, Attempt: max(r.Attempt, 1),
-				SecretName: "models-secrets"}, cfg, base)
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hook, err := NewWebhookHandler(WebhookOptions{Secret: []byte(hookSecret), Engine: eng, Trust: trust, Client: client, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &stack{t: t, eng: eng, st: st, exec: exec, hook: hook, srv: httptest.NewServer(hook)}
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{}, 2)
-	go func() { eng.Run(runCtx); done <- struct{}{} }()
-	go func() { hook.Run(runCtx); done <- struct{}{} }()
-	stopped := false
-	s.stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		<-done
-		<-done
-		s.srv.Close()
-		exec.Close()
-		st.Close()
-	}
-	t.Cleanup(s.stop)
-	return s
+	secrets := writeTemp(t, "models.env", "WANDB_API_KEY="+wandbSecret+"\n")
+	// Webhooks drive polling, so the safety-net poll waits an hour.
+	cfg := daemontest.Config + fmt.Sprintf(`repos:
+- url: %q
+  name: models
+  github: %s
+  secretsFile: %q
+github:
+  baseURL: %q
+sync:
+  pollInterval: 1h
+  listen: 127.0.0.1:0
+  baseURL: https://gitlaunch.example.com
+`, remote.URL, fullName, secrets, fake.URL)
+	s := daemontest.Open(t, dataDir, cfg, daemon.Options{Getenv: environ(map[string]string{
+		github.TokenEnv: ghToken, github.WebhookSecretEnv: hookSecret,
+	})}).Start()
+	return &githubSyncer{Syncer: s, t: t}
 }
 
-func (s *stack) deliver(event string, body []byte) {
+// deliver posts a signed webhook to the syncer, which must accept it
+// within a second.
+func (s *githubSyncer) deliver(event string, body []byte) {
 	s.t.Helper()
-	s.deliv++
-	req, _ := http.NewRequest(http.MethodPost, s.srv.URL, strings.NewReader(string(body)))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-GitHub-Event", event)
-	req.Header.Set("X-GitHub-Delivery", time.Now().Format(time.RFC3339Nano))
-	req.Header.Set("X-Hub-Signature-256", sign(body, hookSecret))
-	start := time.Now()
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		s.t.Fatal(err)
+	code, took := post(s.t, webhookURL(s.t, s.Syncer), hookSecret, event, time.Now().Format(time.RFC3339Nano), body)
+	if code != http.StatusAccepted {
+		s.t.Fatalf("%s delivery: %d", event, code)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		s.t.Fatalf("%s delivery: %d", event, resp.StatusCode)
-	}
-	if d := time.Since(start); d > time.Second {
-		s.t.Errorf("webhook answered in %v", d)
-	}
-}
-
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
+	if took > time.Second {
+		s.t.Errorf("webhook answered in %v", took)
 	}
 }
 
 func ourComment(fake *githubtest.Server, pr int) (githubtest.Comment, int) {
 	var found []githubtest.Comment
 	for _, c := range fake.Comments(fullName, pr) {
-		if strings.HasPrefix(c.Body, CommentMarker) {
+		if strings.HasPrefix(c.Body, github.CommentMarker) {
 			found = append(found, c)
 		}
 	}
@@ -171,6 +88,14 @@ func prPayload(t *testing.T, file, action string, n int, sha, branch string) []b
 		"pull_request.state": map[bool]string{true: "closed", false: "open"}[action == "closed"]})
 }
 
+func commentBody(t *testing.T, id int64, user, text string, pr int) []byte {
+	return patch(t, sample(t, "issue_comment_created.json"), map[string]any{
+		"comment.id": id, "comment.body": text, "comment.user.login": user, "issue.number": pr})
+}
+
+// TestEngineWithGitHub: pushes, trusted and fork pull requests, approvals,
+// /gitlaunch commands and a restart, through the syncer's webhook endpoint,
+// reported as statuses and one comment per pull request on GitHub.
 func TestEngineWithGitHub(t *testing.T) {
 	remote := gittest.NewRemote(t)
 	fake := githubtest.New(t)
@@ -184,7 +109,7 @@ func TestEngineWithGitHub(t *testing.T) {
 	}
 	mainSHA := remote.Commit(t, "main", map[string]string{"mnist/job.yaml": jobYAML("97.5", "")}, "mnist")
 	dir := t.TempDir()
-	s := startStack(t, remote, fake, dir)
+	s := startGitHubSyncer(t, remote, fake, dir)
 
 	// The first poll runs main's head; its status lands on GitHub.
 	eventually(t, "main's status", func() bool {
@@ -206,8 +131,8 @@ func TestEngineWithGitHub(t *testing.T) {
 	}
 
 	// A restart: a new process on the same data finds the comment again.
-	s.stop()
-	s = startStack(t, remote, fake, dir)
+	s.Stop()
+	s = startGitHubSyncer(t, remote, fake, dir)
 
 	// A fork's pull request waits for approval and runs without secrets.
 	forkSHA := remote.Commit(t, "fork-patch", map[string]string{"mnist/job.yaml": jobYAML("99", "  exit 3\n")}, "fork")
@@ -231,7 +156,7 @@ func TestEngineWithGitHub(t *testing.T) {
 		c, _ := ourComment(fake, 8)
 		return strings.Contains(c.Body, "❌ failed") && strings.Contains(c.Body, "key=none")
 	})
-	runs, err := s.st.ListRuns(context.Background(), engine.RunFilter{PR: 8})
+	runs, err := s.Store().ListRuns(context.Background(), engine.RunFilter{PR: 8})
 	if err != nil || len(runs) != 1 || !runs[0].Untrusted || runs[0].State != engine.StateFailed {
 		t.Fatalf("fork runs = %+v, %v", runs, err)
 	}
@@ -257,11 +182,11 @@ func TestEngineWithGitHub(t *testing.T) {
 	c = fake.AddComment(fullName, 7, "alice", "/gitlaunch run mnist")
 	s.deliver("issue_comment", commentBody(t, c.ID, "alice", c.Body, 7))
 	eventually(t, "the commanded run", func() bool {
-		rs, _ := s.st.ListRuns(context.Background(), engine.RunFilter{PR: 7, States: []engine.State{engine.StateSucceeded}})
+		rs, _ := s.Store().ListRuns(context.Background(), engine.RunFilter{PR: 7, States: []engine.State{engine.StateSucceeded}})
 		comments := fake.Comments(fullName, 7)
 		return len(rs) == 2 && len(comments[len(comments)-1].Reactions) == 1
 	})
-	rs, _ := s.st.ListRuns(context.Background(), engine.RunFilter{PR: 7})
+	rs, _ := s.Store().ListRuns(context.Background(), engine.RunFilter{PR: 7})
 	var commanded *engine.Run
 	for _, r := range rs {
 		if r.Trigger == engine.TriggerComment {
@@ -279,15 +204,15 @@ func TestEngineWithGitHub(t *testing.T) {
 		t.Errorf("%d comments on #7 after a restart", n)
 	}
 	// The secret reached the trusted run, and never GitHub.
-	logs, _ := s.st.OpenLog(context.Background(), commanded.ID, 0)
+	logs, _ := s.Store().OpenLog(context.Background(), commanded.ID, 0)
 	b, _ := io.ReadAll(logs)
 	logs.Close()
-	if !strings.Contains(string(b), "key="+secret) {
+	if !strings.Contains(string(b), "key="+wandbSecret) {
 		t.Errorf("trusted run log: %q", b)
 	}
 	for _, pr := range []int{7, 8} {
 		for _, c := range fake.Comments(fullName, pr) {
-			if strings.Contains(c.Body, secret) {
+			if strings.Contains(c.Body, wandbSecret) {
 				t.Errorf("secret posted on #%d", pr)
 			}
 		}
