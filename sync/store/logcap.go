@@ -143,15 +143,37 @@ func (s *Store) appendCapped(ctx context.Context, tx *sql.Tx, w *chunkWriter, p 
 		if w.end-(off+n) < tail {
 			break
 		}
-		var data []byte
-		if err := del.QueryRowContext(ctx, w.runID, off).Scan(&data); err != nil {
+		lines, err := deleteChunk(ctx, del, w.runID, off)
+		if err != nil {
 			return err
 		}
-		cut.cutEnd, cut.lines, dirty = off+n, cut.lines+int64(bytes.Count(data, []byte{'\n'})), true
+		cut.cutEnd, cut.lines, dirty = off+n, cut.lines+lines, true
 	}
 	if !dirty {
 		return nil
 	}
 	_, err = tx.StmtContext(ctx, s.logs.cutPut).ExecContext(ctx, w.runID, cut.headEnd, cut.cutEnd, cut.lines, cut.midLine)
 	return err
+}
+
+// deleteChunk deletes the chunk at off through del (chunkDel) and returns
+// how many newlines it held, reading the returned data in place.
+func deleteChunk(ctx context.Context, del *sql.Stmt, runID string, off int64) (int64, error) {
+	rows, err := del.QueryContext(ctx, runID, off)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return 0, err
+		}
+		return 0, fmt.Errorf("log chunk at %d of %s: %w", off, runID, sql.ErrNoRows)
+	}
+	var data sql.RawBytes // valid until the next Next or Close
+	if err := rows.Scan(&data); err != nil {
+		return 0, err
+	}
+	n := int64(bytes.Count(data, []byte{'\n'}))
+	return n, rows.Close()
 }
