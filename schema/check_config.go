@@ -219,6 +219,7 @@ func (c *configChecker) durations() [][]string {
 		{"defaults", "timeout"},
 		{"sync", "pollInterval"},
 		{"sync", "missedScheduleDeadline"},
+		{"sync", "retention", "maxAge"},
 		{"kube", "podTTL"},
 	} {
 		if c.d.checkDuration(p) {

@@ -110,6 +110,21 @@ type SyncSettings struct {
 	MissedScheduleDeadline Duration `yaml:"missedScheduleDeadline,omitempty" json:"missedScheduleDeadline,omitempty"`
 	Listen                 string   `yaml:"listen,omitempty" json:"listen,omitempty"`
 	BaseURL                string   `yaml:"baseURL,omitempty" json:"baseURL,omitempty"` // public URL of the dashboard
+	// LogLimit caps each run's stored log; past it the first quarter and
+	// the last three quarters are kept, with a line saying what was cut.
+	LogLimit Size `yaml:"logLimit,omitempty" json:"logLimit,omitempty"` // default 64Mi
+	// Retention removes the logs and workspaces of old finished runs and
+	// keeps their summary (state, metrics, timings).
+	Retention Retention `yaml:"retention,omitempty" json:"retention,omitempty"`
+}
+
+// Retention says when a finished run's log and workspace are removed: when
+// it is older than MaxAge, or when its job has KeepPerJob newer runs. Runs
+// in progress, and runs of the latest commit of an open pull request, are
+// kept whatever their age.
+type Retention struct {
+	MaxAge     Duration `yaml:"maxAge,omitempty" json:"maxAge,omitempty"`         // default 720h
+	KeepPerJob int      `yaml:"keepPerJob,omitempty" json:"keepPerJob,omitempty"` // 0 = no count limit
 }
 
 // GitHub configures reporting and webhooks.

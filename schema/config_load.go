@@ -27,6 +27,14 @@ const (
 	DefaultWebhookPollInterval    = 5 * time.Minute
 	DefaultMissedScheduleDeadline = time.Hour
 	DefaultPodTTL                 = 10 * time.Minute
+	// DefaultLogLimit caps a run's stored log: 100 MB of output is not
+	// something anyone reads, and the disk is shared by every run.
+	DefaultLogLimit Size = 64 << 20
+	// MinLogLimit leaves room for a useful head and tail.
+	MinLogLimit Size = 64 << 10
+	// DefaultRetentionMaxAge is how long finished runs keep their logs
+	// and workspaces.
+	DefaultRetentionMaxAge = 30 * 24 * time.Hour
 )
 
 // LoadConfig reads the admin's gitlaunch.yaml. filename names the file in
@@ -46,6 +54,7 @@ func LoadConfig(filename string, data []byte) (*Config, error) {
 	// stop the decoder and leave later fields unset.
 	skip := c.volumes()
 	skip = append(skip, c.durations()...)
+	skip = append(skip, c.sizes()...)
 	var cfg Config
 	if err := decodeJSON(without(d.value, skip), &cfg, false); err != nil && len(d.probs.list) == 0 {
 		c.jsonError(nil, err)
@@ -89,6 +98,8 @@ func (c *Config) ApplyDefaults() {
 	}
 	setDefault(&c.Sync.MaxRuns, DefaultMaxRuns)
 	setDefault(&c.Sync.MissedScheduleDeadline.Duration, DefaultMissedScheduleDeadline)
+	setDefault(&c.Sync.LogLimit, DefaultLogLimit)
+	setDefault(&c.Sync.Retention.MaxAge.Duration, DefaultRetentionMaxAge)
 	setDefault(&c.Kube.QPS, DefaultKubeQPS)
 	setDefault(&c.Kube.Burst, DefaultKubeBurst)
 	setDefault(&c.Kube.PodTTL.Duration, DefaultPodTTL)

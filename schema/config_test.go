@@ -22,7 +22,8 @@ func TestLoadConfigDefaults(t *testing.T) {
 		Defaults:   Defaults{Timeout: Duration{24 * time.Hour}},
 		Repos:      []Repo{{URL: "git@github.com:acme/ml.git", Name: "ml"}},
 		Sync: SyncSettings{DataDir: ".gitlaunch", PollInterval: Duration{30 * time.Second}, MaxRuns: 4,
-			MissedScheduleDeadline: Duration{time.Hour}},
+			MissedScheduleDeadline: Duration{time.Hour}, LogLimit: 64 << 20,
+			Retention: Retention{MaxAge: Duration{720 * time.Hour}}},
 		Kube: KubeSettings{QPS: 200, Burst: 400, PodTTL: Duration{10 * time.Minute}},
 		Dir:  "/etc/gitlaunch",
 	}
@@ -130,6 +131,13 @@ var configCases = []struct {
 	{"qps", "kube: {qps: -1}\n", "kube.qps", "at least 0"},
 	{"leader election", "kube: {leaderElection: 'yes'}\n", "kube.leaderElection", "true or false"},
 	{"allow unsandboxed", "local: {allowUnsandboxed: 'yes'}\n", "local.allowUnsandboxed", "true or false"},
+	{"log limit unit", "sync: {logLimit: 64MB}\n", "sync.logLimit", "64Mi"},
+	{"log limit small", "sync: {logLimit: 1Ki}\n", "sync.logLimit", "less than 64Ki"},
+	{"log limit huge", "sync: {logLimit: 99999999999Ti}\n", "sync.logLimit", "too large"},
+	{"log limit number", "sync: {logLimit: 1000000}\n", "sync.logLimit", "text"},
+	{"retention age", "sync: {retention: {maxAge: 30d}}\n", "sync.retention.maxAge", "duration"},
+	{"retention count", "sync: {retention: {keepPerJob: -1}}\n", "sync.retention.keepPerJob", "at least 0"},
+	{"retention unknown", "sync: {retention: {keepPerjob: 5}}\n", "sync.retention.keepPerjob", `did you mean "keepPerJob"?`},
 	{"local unknown", "local: {allowUnsandbox: true}\n", "local.allowUnsandbox", `did you mean "allowUnsandboxed"?`},
 }
 
@@ -202,5 +210,32 @@ func TestLoadConfigFileErrors(t *testing.T) {
 	}
 	if _, err := LoadConfigFile(big); !errors.As(err, &ps) || !strings.Contains(ps[0].Message, "too large") {
 		t.Errorf("big file: %v", err)
+	}
+}
+
+func TestConfigSizes(t *testing.T) {
+	cfg, err := LoadConfig("gitlaunch.yaml", []byte("apiVersion: gitlaunch.dev/v1\nkind: Config\nsync: {logLimit: 512Ki, retention: {maxAge: 48h, keepPerJob: 20}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Sync.LogLimit != 512<<10 || cfg.Sync.Retention.MaxAge.Duration != 48*time.Hour || cfg.Sync.Retention.KeepPerJob != 20 {
+		t.Errorf("sync %+v", cfg.Sync)
+	}
+	for _, tt := range []struct {
+		in   string
+		want Size
+	}{{"65536", 65536}, {"64Ki", 64 << 10}, {"3Mi", 3 << 20}, {"2Gi", 2 << 30}, {"1Ti", 1 << 40}, {"0", 0}} {
+		got, err := ParseSize(tt.in)
+		if err != nil || got != tt.want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", tt.in, got, err, tt.want)
+		}
+		if back, _ := ParseSize(got.String()); back != got {
+			t.Errorf("%d round-trips as %q", got, got.String())
+		}
+	}
+	for _, in := range []string{"", "Mi", "-1", "1.5Mi", "64MB", "64 Mi", "9223372036854775808", "8388608Ti"} {
+		if v, err := ParseSize(in); err == nil {
+			t.Errorf("ParseSize(%q) = %d, want an error", in, v)
+		}
 	}
 }

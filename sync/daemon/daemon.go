@@ -64,6 +64,7 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if err := d.takeLock(); err != nil {
 		return nil, err
 	}
+	d.keepReserve()
 	d.repos = newRepos(d.setup, d.dataDir, d.log)
 	if err := d.watch(ctx); err != nil {
 		return nil, err
@@ -85,14 +86,25 @@ func Open(ctx context.Context, opts Options) (_ *Daemon, err error) {
 
 func (d *Daemon) onClose(f func() error) { d.closers = append(d.closers, f) }
 
+// openStore opens the run store; a reader never creates one.
 func (d *Daemon) openStore(ctx context.Context) error {
 	path := filepath.Join(d.dataDir, "gitlaunch.db")
-	st, err := store.Open(ctx, path)
+	open := store.Open
+	if d.opts.Role == RoleReader {
+		open = store.OpenExisting
+	}
+	st, err := open(ctx, path)
+	if errors.Is(err, store.ErrNoStore) {
+		return fmt.Errorf("no runs yet: %w (start `gitlaunch sync` or pass --data-dir)", err)
+	}
 	if err != nil {
 		return fmt.Errorf("open the run store in %s: %w", d.dataDir, err)
 	}
 	d.store = st
 	d.onClose(st.Close)
+	if d.opts.Role != RoleReader {
+		st.SetLogLimit(int64(d.setup.Config.Sync.LogLimit))
+	}
 	return nil
 }
 
@@ -165,7 +177,7 @@ func (d *Daemon) openRunner(ctx context.Context) error {
 func (d *Daemon) openEngine() (*engine.Engine, error) {
 	cfg := d.setup.Config
 	o := engine.Options{
-		Config: cfg, Store: d.store, Executor: d.exec, Repos: d.watched, Logger: d.log,
+		Config: cfg, Store: d.store, Executor: d.exec, Repos: d.watched, Logger: d.log, StoreCheck: d.store.Check,
 		Clock: d.opts.Clock, PollInterval: d.opts.PollInterval, ValidateWith: d.setup.ValidateWith(), Hidden: d.hidden(),
 		Render: func(job *schema.Job, r *engine.Run) (*corev1.Pod, error) {
 			return d.setup.RenderPod(job, r, d.repos.secretName(r.RepoURL))
@@ -198,8 +210,14 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errc := make(chan error, 3)
+	errc := make(chan error, 4)
 	n := 0
+	if sw, err := d.sweeper(); err != nil {
+		return err
+	} else if sw != nil {
+		n++
+		go func() { errc <- sw.Run(ctx) }()
+	}
 	if d.http != nil {
 		n++
 		go func() { errc <- d.http.serve(ctx) }()

@@ -35,9 +35,13 @@ func (d *Daemon) openHTTP() error {
 		return err
 	}
 	opts := web.Options{Store: d.store, Logger: d.log,
-		// Healthy while the run store answers. A git remote or GitHub being
-		// down is not a reason to restart the syncer: runs list those.
+		// Healthy while the run store is the file on disk and answers. A
+		// git remote or GitHub being down is not a reason to restart the
+		// syncer: runs list those.
 		Health: func(ctx context.Context) error {
+			if err := d.store.Check(ctx); err != nil {
+				return err
+			}
 			_, err := d.store.ListRuns(ctx, engine.RunFilter{Limit: 1})
 			return err
 		}}

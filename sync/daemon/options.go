@@ -68,6 +68,8 @@ type Options struct {
 	// Identity names this replica for leader election; default $POD_NAME,
 	// else the host name.
 	Identity string
+	// RetentionEvery is the time between retention sweeps; default 10m.
+	RetentionEvery time.Duration
 }
 
 func (o *Options) defaults() {

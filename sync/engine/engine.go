@@ -74,6 +74,10 @@ type Options struct {
 	// metric and artifact names), besides each repository's Secrets: the
 	// syncer's GitHub token, webhook secret and git tokens.
 	Hidden []string
+	// StoreCheck says whether Store is still the store on disk (a deleted
+	// or replaced file is not); while it fails, the engine plans and
+	// launches nothing. nil: never checked.
+	StoreCheck func(ctx context.Context) error
 }
 
 // Engine plans, dispatches and reports runs. Its methods are safe for
@@ -122,6 +126,12 @@ type Engine struct {
 	// planMu serializes planning so two events for one repository cannot
 	// interleave their superseded-run cancellation.
 	planMu sync.Mutex
+	// storeCheck and storeBad: see Options.StoreCheck and storeUsable.
+	storeCheck func(ctx context.Context) error
+	storeBad   bool
+	// fullReasons holds why runs whose output the data directory had no
+	// room for are being stopped, until they end (see endForDiskFull).
+	fullReasons map[string]string
 }
 
 // repoState is what the engine knows of a watched repository. Guarded by
@@ -179,7 +189,9 @@ func New(opts Options) (*Engine, error) {
 		running:       map[string]*Run{},
 		jobs:          map[string]*schema.Job{},
 		cancelReasons: map[string]string{},
+		fullReasons:   map[string]string{},
 		wake:          make(chan struct{}, 1),
+		storeCheck:    opts.StoreCheck,
 	}
 	e.runs = redactingRuns{RunStore: opts.Store, e: e}
 	if e.clock == nil {
@@ -318,6 +330,13 @@ func (e *Engine) Run(ctx context.Context) error {
 // Step runs one round of every duty whose time has come; errors are logged
 // and kept per repository, never fatal.
 func (e *Engine) Step(ctx context.Context) {
+	if !e.storeUsable(ctx) {
+		// Runs already launched go on reporting; nothing new starts.
+		if err := e.DeliverReports(ctx); err != nil {
+			e.log.Error("deliver reports", "err", err)
+		}
+		return
+	}
 	e.pollDue(ctx)
 	e.Cron(ctx)
 	if err := e.CancelRequested(ctx); err != nil {

@@ -87,6 +87,8 @@ type harnessOpts struct {
 	// secrets are the repository's; hidden the syncer-wide hidden values.
 	secrets map[string]string
 	hidden  []string
+	// storeDir, when set, holds the store instead of dir.
+	storeDir string
 }
 
 func newHarness(t testing.TB, remote *gittest.Remote, dir string, o harnessOpts) *harness {
@@ -95,7 +97,11 @@ func newHarness(t testing.TB, remote *gittest.Remote, dir string, o harnessOpts)
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	st, err := store.Open(ctx, filepath.Join(dir, "gitlaunch.db"))
+	storeDir := dir
+	if o.storeDir != "" {
+		storeDir = o.storeDir
+	}
+	st, err := store.Open(ctx, filepath.Join(storeDir, "gitlaunch.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,11 @@ import (
 // commit does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrDiskFull is returned (wrapped) by the store and executors when the
+// data directory has no room left for a write. The engine ends a run whose
+// output cannot be stored, with a reason that says so.
+var ErrDiskFull = errors.New("data directory full")
+
 // ---- Source: a watched git repository (implemented by sync/git) ----
 
 // RefSnapshot is what a poll saw of a remote.

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 )
 
@@ -10,7 +11,11 @@ type sink struct{ e *Engine }
 
 // Log stores the run's output redacted (see appendLog).
 func (s sink) Log(ctx context.Context, runID string, p []byte) error {
-	return s.e.appendLog(ctx, runID, p)
+	err := s.e.appendLog(ctx, runID, p)
+	if errors.Is(err, ErrDiskFull) {
+		s.e.endForDiskFull(ctx, runID, err)
+	}
+	return err
 }
 
 func (s sink) Update(ctx context.Context, runID string, u Update) error {
@@ -44,6 +49,7 @@ func (e *Engine) finish(ctx context.Context, r *Run, u Update) error {
 	// The executor sent all of this attempt's output: what the redactor
 	// held back goes in before the run's end is reported.
 	e.flushLog(ctx, r.ID)
+	u = e.diskFullEnd(r.ID, u)
 	if u.State == StateError && u.Retryable {
 		if job, err := e.jobOf(r); err == nil && r.Attempt <= job.Retries {
 			r.State = StateQueued

@@ -50,7 +50,15 @@ type Options struct {
 	// offers no sandbox (isolation unshare or none). Without it they end
 	// in StateError, saying why.
 	AllowUnsandboxed bool
+	// MinFree is the room DataDir's file system must keep: below it, the
+	// runs there are stopped and end in StateError ("data directory full"),
+	// as a kubelet evicts Pods under disk pressure. Default 1 MiB;
+	// negative: never.
+	MinFree int64
 }
+
+// DefaultMinFree is Options.MinFree's default.
+const DefaultMinFree = 1 << 20
 
 // pollInterval is how often a follower checks whether its process ended
 // and reads output it was not woken for.
@@ -107,6 +115,9 @@ func New(opts Options) (*Executor, error) {
 	}
 	if opts.FlushInterval <= 0 {
 		opts.FlushInterval = 200 * time.Millisecond
+	}
+	if opts.MinFree == 0 {
+		opts.MinFree = DefaultMinFree
 	}
 	if data == "/" {
 		return nil, errors.New("local executor: the data directory cannot be /")

@@ -33,6 +33,10 @@ type follower struct {
 
 	stopping bool
 	killAt   time.Time
+	// fullReason says how full the disk was when the run was stopped for
+	// it (stopDiskFull); checkedFree is when free space was last looked at.
+	fullReason  string
+	checkedFree time.Time
 	// sawAlive is set once the process was seen running. Only then are
 	// leftovers of its group killed at the end: the group of a process
 	// that ended long ago (adopted after a long downtime) may by now be an
@@ -86,7 +90,12 @@ func (f *follower) run(ctx context.Context) {
 	if f.announce && alive(f.info.PID, f.info.ProcStart) {
 		f.e.update(ctx, f.sink, f.id, engine.Update{State: engine.StateRunning, Reason: "adopted after a restart (isolation: " + f.info.Isolation + ")"})
 	}
-	out, err := os.Open(f.d.Output())
+	// Read and write: freeing the blocks of delivered output (punchHole)
+	// needs a writable descriptor; nothing is written through it.
+	out, err := os.OpenFile(f.d.Output(), os.O_RDWR, 0)
+	if err != nil {
+		out, err = os.Open(f.d.Output()) // the blocks then stay (see release)
+	}
 	if err != nil {
 		f.log.Error("open run log", "err", err)
 		out = nil
@@ -127,6 +136,7 @@ func (f *follower) run(ctx context.Context) {
 			if f.stopping && !time.Now().Before(f.killAt) {
 				f.kill()
 			}
+			f.checkFree()
 		case r := <-f.stopReq:
 			f.stop(r)
 		case <-deadline:
@@ -158,6 +168,35 @@ func (f *follower) run(ctx context.Context) {
 	f.e.forget(f)
 	f.e.update(ctx, f.sink, f.id, u)
 	f.log.Info("local run ended", "state", u.State, "reason", u.Reason)
+}
+
+// freeEvery is how often a follower looks at the data directory's room.
+const freeEvery = time.Second
+
+// checkFree stops the run when the data directory's file system has less
+// room than MinFree: its output, its workspace and the store share it, and
+// a full disk fails them all. Every run there is stopped, as a kubelet
+// evicts Pods under disk pressure; each ends in StateError saying so.
+func (f *follower) checkFree() {
+	if f.stopping || time.Since(f.checkedFree) < freeEvery {
+		return
+	}
+	f.checkedFree = time.Now()
+	if f.diskFull() {
+		f.fullReason += "; the run was stopped"
+		f.log.Error("data directory full: stopping the run", "reason", f.fullReason)
+		f.stop(stopDiskFull)
+	}
+}
+
+// diskFull reports whether the data directory has less room than MinFree,
+// and if so sets fullReason.
+func (f *follower) diskFull() bool {
+	why, full := f.e.full(string(f.d))
+	if full {
+		f.fullReason = why
+	}
+	return full
 }
 
 // exited reports whether the wrapper process has ended, reaping it when it
@@ -226,11 +265,26 @@ func (f *follower) outcome() engine.Update {
 	if ok {
 		u.ExitCode = &code
 	}
-	switch stop := f.d.readStop(); {
+	stop := f.d.readStop()
+	// Stopped for a full disk, whose stop file found no room either; or
+	// failed on a full disk, most likely for that (and the exit file the
+	// wrapper could not write says nothing else).
+	if stop == stopNone && (f.fullReason != "" || (!ok || code != 0) && f.diskFull()) {
+		stop = stopDiskFull
+	}
+	switch {
 	case stop == stopCancelled:
 		u.State, u.Reason = engine.StateCancelled, "cancelled"
 	case stop == stopTimedOut:
 		u.State, u.Reason = engine.StateTimedOut, fmt.Sprintf("ran longer than activeDeadlineSeconds (%s)", f.info.Deadline)
+	case stop == stopDiskFull:
+		u.State, u.Reason = engine.StateError, f.fullReason
+		if u.Reason == "" { // stopped before a restart
+			u.Reason = "data directory full: the run was stopped because the syncer's data directory ran out of room"
+		}
+		if ok {
+			u.Reason += " (" + exitReason(code) + ")"
+		}
 	case !ok:
 		u.State, u.Retryable = engine.StateError, true
 		u.Reason = "the job's process ended without an exit status (killed from outside gitlaunch?)"

@@ -3,6 +3,7 @@ package local
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -39,6 +40,11 @@ func (d runDir) Stop() string { return d.path("stop") }
 
 // Delivered holds how many bytes of Output the sink has accepted.
 func (d runDir) Delivered() string { return d.path("delivered") }
+
+// Scanned holds where the metric patterns' scan of Output may resume after
+// a restart, and what it had found by then (see scanCheckpoint): the bytes
+// before that were delivered and their disk blocks freed.
+func (d runDir) Scanned() string { return d.path("scanned") }
 
 // Attempt holds the run attempt this folder belongs to.
 func (d runDir) Attempt() string { return d.path("attempt") }
@@ -147,6 +153,8 @@ const (
 	stopNone      stopReason = ""
 	stopCancelled stopReason = "cancelled"
 	stopTimedOut  stopReason = "timed_out"
+	// stopDiskFull: the data directory's file system ran out of room.
+	stopDiskFull stopReason = "disk_full"
 )
 
 func (d runDir) readStop() stopReason {
@@ -155,7 +163,7 @@ func (d runDir) readStop() stopReason {
 		return stopNone
 	}
 	switch r := stopReason(strings.TrimSpace(string(b))); r {
-	case stopCancelled, stopTimedOut:
+	case stopCancelled, stopTimedOut, stopDiskFull:
 		return r
 	}
 	return stopNone
@@ -189,6 +197,31 @@ func (d runDir) readDelivered() int64 {
 
 func (d runDir) writeDelivered(n int64) error {
 	return writeFileAtomic(d.Delivered(), strconv.AppendInt(nil, n, 10))
+}
+
+// scanCheckpoint is the content of the scanned file: Offset is a line end
+// of Output, Metrics what the patterns found before it.
+type scanCheckpoint struct {
+	Offset  int64              `json:"offset"`
+	Metrics map[string]float64 `json:"metrics"`
+}
+
+// readScanned returns the checkpoint; ok is false when there is none (or
+// it cannot be read: the scan then starts from the beginning).
+func (d runDir) readScanned() (c scanCheckpoint, ok bool) {
+	b, err := os.ReadFile(d.Scanned())
+	if err != nil || json.Unmarshal(b, &c) != nil || c.Offset < 0 {
+		return scanCheckpoint{}, false
+	}
+	return c, true
+}
+
+func (d runDir) writeScanned(c scanCheckpoint) error {
+	b, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(d.Scanned(), b)
 }
 
 func (d runDir) readAttempt() (int, error) {

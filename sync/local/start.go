@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -77,6 +78,9 @@ func (e *Executor) Start(ctx context.Context, l engine.Launch, sink engine.Sink)
 		return e.fail(ctx, sink, id, fmt.Sprintf("this run gets secrets, and the local executor has no sandbox on this machine "+
 			"(isolation %s: any job could read them, and gitlaunch's own data): install bubblewrap (bwrap), "+
 			"or allow it with local.allowUnsandboxed: true in the config", e.iso.name()), false)
+	}
+	if why, full := e.full(string(d)); full {
+		return e.fail(ctx, sink, id, why+"; the run was not started", false)
 	}
 	e.update(ctx, sink, id, engine.Update{State: engine.StatePending, Reason: "cloning " + engine.ShortSHA(l.Run.SHA)})
 	if err := e.opts.Checkout.Checkout(cctx, l.Run.RepoURL, l.Run.SHA, d.Workspace()); err != nil {
@@ -295,8 +299,13 @@ func (e *Executor) header(p *plan) []string {
 	return append(h, p.Notes...)
 }
 
-// fail reports a launch that cannot go on as a terminal StateError.
+// fail reports a launch that cannot go on as a terminal StateError. A
+// full disk says so first, and is not retried: it would fill again. (The
+// words are checked, not the errno: git and shells do not wrap it.)
 func (e *Executor) fail(ctx context.Context, sink engine.Sink, id, reason string, retryable bool) error {
+	if strings.Contains(reason, syscall.ENOSPC.Error()) && !strings.HasPrefix(reason, "data directory full") {
+		reason, retryable = "data directory full: "+reason, false
+	}
 	e.log.Warn("local run failed to start", "run", id, "reason", reason)
 	e.update(ctx, sink, id, engine.Update{State: engine.StateError, Reason: reason, Retryable: retryable})
 	return fmt.Errorf("local run %s: %s", id, reason)

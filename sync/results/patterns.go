@@ -98,3 +98,22 @@ func (s *Scanner) Values() map[string]float64 {
 	s.endLine()
 	return s.vals
 }
+
+// Seen returns a copy of the metrics of the lines ended so far, without
+// ending the current one: with the offset after the last line end fed, it
+// is the scanner's whole state, which Resume restores.
+func (s *Scanner) Seen() map[string]float64 {
+	out := make(map[string]float64, len(s.vals))
+	for k, v := range s.vals {
+		out[k] = v
+	}
+	return out
+}
+
+// Resume starts from metrics found before (Seen, saved across a restart);
+// the log is then fed from the line end they were taken at.
+func (s *Scanner) Resume(vals map[string]float64) {
+	for k, v := range vals {
+		s.vals[k] = v
+	}
+}

@@ -39,3 +39,27 @@ func TestMergeMetricsFileWins(t *testing.T) {
 		t.Error("nothing should merge to nil")
 	}
 }
+
+// TestScannerSeenAndResume: Seen is the state at the last line end (the
+// line being written is not in it), and a scanner resumed from it and fed
+// the rest of the log finds what one scanner fed the whole log finds.
+func TestScannerSeenAndResume(t *testing.T) {
+	patterns := map[string]string{"loss": `loss=([\d.]+)`, "acc": `acc=([\d.]+)`}
+	log := "loss=0.9\nacc=0.5\nloss=0.7\nacc=0.6 and lo"
+	rest := "ss=0.1\nloss=0.05\n"
+	a, _ := NewScanner(patterns)
+	_, _ = a.Write([]byte(log))
+	seen := a.Seen()
+	if want := map[string]float64{"loss": 0.7, "acc": 0.5}; !reflect.DeepEqual(seen, want) {
+		t.Fatalf("Seen = %v, want %v (the unended line is not in it)", seen, want)
+	}
+	seen["loss"] = 42 // a copy
+	lineEnd := len("loss=0.9\nacc=0.5\nloss=0.7\n")
+	b, _ := NewScanner(patterns)
+	b.Resume(a.Seen())
+	_, _ = b.Write([]byte(log[lineEnd:] + rest))
+	_, _ = a.Write([]byte(rest))
+	if got, want := b.Values(), a.Values(); !reflect.DeepEqual(got, want) {
+		t.Errorf("resumed %v, whole log %v", got, want)
+	}
+}

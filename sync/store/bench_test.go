@@ -32,6 +32,41 @@ func BenchmarkAppendLog(b *testing.B) {
 	}
 }
 
+// BenchmarkAppendLogCapped appends 64 KiB chunks to a log far past its
+// limit, where every append also drops the oldest tail chunk; "uncapped"
+// is the floor, measured in the same run.
+func BenchmarkAppendLogCapped(b *testing.B) {
+	for _, limit := range []int64{0, 4 << 20} {
+		name := "uncapped"
+		if limit > 0 {
+			name = "limit=4MiB"
+		}
+		b.Run(name, func(b *testing.B) {
+			ctx := context.Background()
+			s := openTest(b)
+			s.SetLogLimit(limit)
+			r := newRun("demo", "a/job.yaml", sha1, t0)
+			mustCreate(b, s, r)
+			p := make([]byte, 64<<10)
+			for i := range p {
+				p[i] = byte(i)
+			}
+			for range 2 * 4 << 20 / len(p) { // past the limit before timing
+				if err := s.AppendLog(ctx, r.ID, p); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.SetBytes(int64(len(p)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := s.AppendLog(ctx, r.ID, p); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 // BenchmarkAppendLogParallel appends 64 KiB chunks from many goroutines,
 // each to its own run, with one writer connection (writes queue in the
 // pool) or several (writes contend for SQLite's lock and wait in its busy
@@ -40,7 +75,7 @@ func BenchmarkAppendLogParallel(b *testing.B) {
 	for _, writers := range []int{1, 4} {
 		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
 			ctx := context.Background()
-			s, err := open(ctx, filepath.Join(b.TempDir(), "gitlaunch.db"), writers)
+			s, err := open(ctx, filepath.Join(b.TempDir(), "gitlaunch.db"), writers, true)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -42,8 +42,8 @@ func (s *Store) FollowLog(ctx context.Context, runID string, off int64, w io.Wri
 		if err != nil {
 			return off, fmt.Errorf("follow log: %w", err)
 		}
-		n, err := io.Copy(w, rc)
-		off += n
+		_, err = io.Copy(w, rc)
+		off = rc.(*logReader).offset()
 		if err != nil {
 			return off, fmt.Errorf("follow log of %s: %w", runID, err)
 		}

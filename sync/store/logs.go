@@ -15,27 +15,34 @@ const MaxChunk = 256 << 10
 
 // AppendLog appends p to the run's log and persists it before returning.
 // Callers batch small writes; each call costs one transaction. The run must
-// exist (else an error wrapping engine.ErrNotFound).
+// exist (else an error wrapping engine.ErrNotFound). Past the log limit
+// (SetLogLimit) the middle of the log is dropped. A full disk fails it
+// with an error wrapping engine.ErrDiskFull; the log is then as before.
+// So does every append while the space reserve is in use (KeepReserve).
 func (s *Store) AppendLog(ctx context.Context, runID string, p []byte) error {
 	if len(p) == 0 {
 		return nil
 	}
-	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+	if !s.restoreReserve(ctx) {
+		return fmt.Errorf("append log of %s: %w", runID, errNoReserve)
+	}
+	limit := s.logLimit.Load()
+	if limit > 0 {
+		if err := s.logs.cutStmts(); err != nil {
+			return fmt.Errorf("append log of %s: %w", runID, err)
+		}
+	}
+	// Log appends do not use the space reserve: it is for state changes.
+	err := s.writeTxOnce(ctx, func(tx *sql.Tx) error {
 		seq, end, err := logEnd(ctx, tx.StmtContext(ctx, s.logs.end), tx, runID)
 		if err != nil {
 			return err
 		}
-		insert := tx.StmtContext(ctx, s.logs.insert)
-		for len(p) > 0 {
-			n := min(len(p), MaxChunk)
-			seq++
-			if _, err := insert.ExecContext(ctx, runID, seq, end, p[:n]); err != nil {
-				return err
-			}
-			end += int64(n)
-			p = p[n:]
+		w := &chunkWriter{ctx: ctx, insert: tx.StmtContext(ctx, s.logs.insert), runID: runID, seq: seq, end: end}
+		if limit <= 0 {
+			return w.write(p)
 		}
-		return nil
+		return s.appendCapped(ctx, tx, w, p, limit)
 	})
 	if err != nil {
 		return fmt.Errorf("append log of %s: %w", runID, err)
@@ -70,7 +77,8 @@ func runExists(ctx context.Context, q querier, runID string) error {
 	return err
 }
 
-// LogSize is the length of the run's log in bytes so far.
+// LogSize is the length of the run's log in bytes so far, counting the
+// bytes a cut dropped.
 func (s *Store) LogSize(ctx context.Context, runID string) (int64, error) {
 	_, end, err := logEnd(ctx, s.logs.size, s.r, runID)
 	if err != nil {
@@ -83,7 +91,9 @@ func (s *Store) LogSize(ctx context.Context, runID string) (int64, error) {
 // one chunk at a time, on demand, so memory stays bounded by MaxChunk
 // however long the log. ctx bounds every read. At the log's current end
 // Read returns io.EOF; a later Read returns whatever was appended since, so
-// one reader can follow a growing log.
+// one reader can follow a growing log. Where the log limit dropped bytes,
+// the reader returns one line saying how many instead, and goes on after
+// them.
 func (s *Store) OpenLog(ctx context.Context, runID string, off int64) (io.ReadCloser, error) {
 	if off < 0 {
 		return nil, fmt.Errorf("open log of %s: negative offset %d", runID, off)
@@ -95,7 +105,7 @@ func (s *Store) OpenLog(ctx context.Context, runID string, off int64) (io.ReadCl
 	if off > size {
 		return nil, fmt.Errorf("open log of %s: offset %d is past the end of the log (%d bytes)", runID, off, size)
 	}
-	return &logReader{ctx: ctx, read: s.logs.read, runID: runID, pos: off}, nil
+	return &logReader{ctx: ctx, read: s.logs.read, stmts: &s.logs, runID: runID, pos: off}, nil
 }
 
 // logReader streams a log chunk by chunk. It holds no connection between
@@ -103,11 +113,25 @@ func (s *Store) OpenLog(ctx context.Context, runID string, off int64) (io.ReadCl
 type logReader struct {
 	ctx    context.Context
 	read   *sql.Stmt // sqlLogRead on the read pool
+	stmts  *logStmts // for the cut, read only where a chunk ends
 	runID  string
-	pos    int64  // log offset of the next byte to return
+	pos    int64  // log offset of the next byte of the log to return
 	chunk  []byte // reused buffer holding the current chunk
-	rest   []byte // unread tail of chunk
+	rest   []byte // unread tail of chunk, or of a cut's marker
+	marker bool   // rest is a marker: its bytes are not log offsets
 	closed bool
+}
+
+// offset is the log offset the reader reached: where a later reader
+// resumes.
+func (r *logReader) offset() int64 { return r.pos }
+
+// consumed accounts for n bytes of rest handed out.
+func (r *logReader) consumed(n int) {
+	r.rest = r.rest[n:]
+	if !r.marker {
+		r.pos += int64(n)
+	}
 }
 
 var errClosed = errors.New("read log: reader closed")
@@ -125,8 +149,7 @@ func (r *logReader) Read(p []byte) (int, error) {
 		}
 	}
 	n := copy(p, r.rest)
-	r.rest = r.rest[n:]
-	r.pos += int64(n)
+	r.consumed(n)
 	return n, nil
 }
 
@@ -146,8 +169,7 @@ func (r *logReader) WriteTo(w io.Writer) (int64, error) {
 			}
 		}
 		n, err := w.Write(r.rest)
-		r.rest = r.rest[n:]
-		r.pos += int64(n)
+		r.consumed(n)
 		total += int64(n)
 		if err != nil {
 			return total, err
@@ -155,32 +177,47 @@ func (r *logReader) WriteTo(w io.Writer) (int64, error) {
 	}
 }
 
-// fill loads the chunk holding offset pos, or returns io.EOF when pos is
-// the log's end.
+// fill loads the chunk holding offset pos, or the marker of the cut pos
+// is in (moving pos past the cut), or returns io.EOF when pos is the log's
+// end.
 func (r *logReader) fill() error {
+	r.marker = false
 	rows, err := r.read.QueryContext(r.ctx, r.runID, r.pos)
 	if err != nil {
 		return fmt.Errorf("read log of %s: %w", r.runID, err)
 	}
 	defer rows.Close()
-	if !rows.Next() {
-		if err := rows.Err(); err != nil {
+	if rows.Next() {
+		var off int64
+		var data sql.RawBytes // valid until rows.Close: copied into the reused buffer
+		if err := rows.Scan(&off, &data); err != nil {
 			return fmt.Errorf("read log of %s: %w", r.runID, err)
 		}
-		return io.EOF
+		if skip := r.pos - off; skip < int64(len(data)) {
+			r.chunk = append(r.chunk[:0], data[skip:]...)
+			r.rest = r.chunk
+			return rows.Close()
+		}
 	}
-	var off int64
-	var data sql.RawBytes // valid until rows.Close: copied into the reused buffer
-	if err := rows.Scan(&off, &data); err != nil {
+	if err := rows.Err(); err != nil {
 		return fmt.Errorf("read log of %s: %w", r.runID, err)
 	}
-	skip := r.pos - off
-	if skip >= int64(len(data)) {
+	rows.Close()
+	// Past the chunk before pos: at the end, or in a cut.
+	err = r.stmts.cutStmts()
+	var c logCut
+	var ok bool
+	if err == nil {
+		c, ok, err = getCut(r.ctx, r.stmts.cutRead, r.runID)
+	}
+	if err != nil {
+		return fmt.Errorf("read log of %s: %w", r.runID, err)
+	}
+	if !ok || !c.gap() || r.pos < c.headEnd || r.pos >= c.cutEnd {
 		return io.EOF
 	}
-	r.chunk = append(r.chunk[:0], data[skip:]...)
-	r.rest = r.chunk
-	return rows.Close()
+	r.rest, r.marker, r.pos = c.marker(), true, c.cutEnd
+	return nil
 }
 
 func (r *logReader) Close() error {

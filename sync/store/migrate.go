@@ -140,6 +140,28 @@ SELECT substr(key, 8), value, '', CAST(unixepoch('subsec') * 1000000000 AS INTEG
 WHERE substr(key, 1, 7) = 'cancel/' AND value != '' AND substr(key, 8) IN (SELECT id FROM runs);
 DELETE FROM kv WHERE substr(key, 1, 5) = 'refs/' OR key = 'repo-errors' OR substr(key, 1, 7) = 'cancel/';
 `,
+	// 3: bounded disk. A log over the store's limit keeps its head and
+	// tail; retention replaces an old run's log with a note.
+	`
+-- Bytes [head_end, cut_end) of the run's log were dropped, cut_lines
+-- newlines among them; readers show one line saying so instead. mid_line:
+-- the head ends inside a line.
+CREATE TABLE log_cuts (
+	run_id    TEXT PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
+	head_end  INTEGER NOT NULL,
+	cut_end   INTEGER NOT NULL,
+	cut_lines INTEGER NOT NULL,
+	mid_line  INTEGER NOT NULL
+) STRICT;
+
+-- Runs whose log and workspace the retention policy removed; their row in
+-- runs (state, metrics, timings) stays.
+CREATE TABLE pruned_runs (
+	run_id    TEXT PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
+	pruned_at INTEGER NOT NULL,
+	log_bytes INTEGER NOT NULL
+) STRICT;
+`,
 }
 
 // migrate applies the steps db has not applied yet, all in one transaction

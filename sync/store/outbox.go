@@ -71,12 +71,18 @@ ORDER BY next_at, id`
 // MarkDelivered records that report id was delivered; it is never due
 // again. Marking it twice keeps the first delivery time.
 func (s *Store) MarkDelivered(ctx context.Context, id int64) error {
-	res, err := s.w.ExecContext(ctx, `
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `
 UPDATE outbox SET delivered_at = coalesce(delivered_at, ?) WHERE id = ?`, s.now().UnixNano(), id)
+		if err != nil {
+			return err
+		}
+		return mustAffect(res, "report", id)
+	})
 	if err != nil {
 		return fmt.Errorf("mark report %d delivered: %w", id, err)
 	}
-	return mustAffect(res, "report", id)
+	return nil
 }
 
 // MarkFailed records a failed delivery of report id: one more attempt,

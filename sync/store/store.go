@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"github.com/gitlaunch/gitlaunch/sync/engine"
@@ -33,6 +34,9 @@ var _ engine.Store = (*Store)(nil)
 // lock (a CLI command writing while the daemon runs) before SQLITE_BUSY.
 const busyTimeout = 10 * time.Second
 
+// walSizeLimit is the size the WAL file is cut back to after a checkpoint.
+const walSizeLimit = 16 << 20
+
 // Store is an engine.Store on one SQLite file. It is safe for concurrent use.
 type Store struct {
 	path string
@@ -40,27 +44,38 @@ type Store struct {
 	r    *sql.DB // query-only connections: all reads
 	now  func() time.Time
 	logs logStmts
+	// logLimit caps each run's log (SetLogLimit); 0: no cap.
+	logLimit atomic.Int64
+	// reserve holds disk space for state writes (KeepReserve); nil: none.
+	reserve *reserve
+	// opened identifies the file opened, for Check.
+	opened os.FileInfo
 }
 
 // Open opens the database at path, creating the file and its folder if
 // needed, and migrates its schema to this build's version. It refuses a
 // database written by a newer gitlaunch.
 func Open(ctx context.Context, path string) (*Store, error) {
-	return open(ctx, path, 1)
+	return open(ctx, path, 1, true)
 }
 
-// open is Open with a choice of writer connections; benchmarks compare
-// one (writes queue in Go) with several (writes contend in SQLite).
-func open(ctx context.Context, path string, writers int) (*Store, error) {
+// open is Open with a choice of writer connections (benchmarks compare one,
+// where writes queue in Go, with several, where they contend in SQLite),
+// and of whether a missing file is created.
+func open(ctx context.Context, path string, writers int, create bool) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("open store: empty path")
 	}
-	if dir := filepath.Dir(path); dir != "" {
+	if dir := filepath.Dir(path); dir != "" && create {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return nil, fmt.Errorf("open store: create folder: %w", err)
 		}
 	}
-	w, err := sql.Open("sqlite", dsn(path, false))
+	wdsn := dsn(path, false)
+	if !create {
+		wdsn += "&mode=rw" // SQLite's own check: a file gone since the caller looked is not created
+	}
+	w, err := sql.Open("sqlite", wdsn)
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
@@ -87,11 +102,20 @@ func open(ctx context.Context, path string, writers int) (*Store, error) {
 		r.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	s := &Store{path: path, w: w, r: r, now: time.Now}
+	opened, err := os.Stat(path)
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	s := &Store{path: path, w: w, r: r, now: time.Now, opened: opened}
 	if err := s.logs.prepare(ctx, w, r); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
+	// Prepared now, while the writer is free; an error (a test's older
+	// schema) is kept and returned where cuts are used.
+	_ = s.logs.cutStmts()
 	return s, nil
 }
 
@@ -109,6 +133,9 @@ func dsn(path string, readOnly bool) string {
 	} else {
 		q.Set("_journal_mode", "WAL")
 		q.Set("_txlock", "immediate")
+		// A WAL that a burst of writes (or a long reader) made large is
+		// truncated back to this after a checkpoint, not kept at its peak.
+		q.Add("_pragma", fmt.Sprintf("journal_size_limit(%d)", walSizeLimit))
 	}
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 }
@@ -121,19 +148,6 @@ func (s *Store) Close() error {
 	// Let SQLite refresh its planner statistics; cheap and best-effort.
 	_, _ = s.w.Exec("PRAGMA optimize")
 	return errors.Join(s.logs.close(), s.r.Close(), s.w.Close())
-}
-
-// writeTx runs fn in one write transaction, committing when fn returns nil.
-func (s *Store) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	return tx.Commit()
 }
 
 // Times are stored as Unix nanoseconds (UTC) so that they sort as integers

@@ -36,6 +36,13 @@ type Store interface {
 	LogSize(ctx context.Context, runID string) (int64, error)
 }
 
+// LogNoter is a Store that can say what of a run's log it does not keep
+// (a cut, a removal by retention), for the run page; "" when the log is
+// whole.
+type LogNoter interface {
+	LogNote(ctx context.Context, runID string) (string, error)
+}
+
 // Options configure a Server.
 type Options struct {
 	Store Store
@@ -139,6 +146,7 @@ type runPage struct {
 	Log         string
 	LogSize     int64
 	Truncated   bool
+	LogNote     string // what of the log is not kept (LogNoter)
 }
 
 func (s *Server) run(w http.ResponseWriter, r *http.Request) {
@@ -170,7 +178,14 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, "run.html", runPage{Run: run, Transitions: tr, Log: string(b), LogSize: size, Truncated: off > 0})
+	page := runPage{Run: run, Transitions: tr, Log: string(b), LogSize: size, Truncated: off > 0}
+	if n, ok := s.opts.Store.(LogNoter); ok {
+		if page.LogNote, err = n.LogNote(ctx, run.ID); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	s.render(w, "run.html", page)
 }
 
 // log streams the whole log as plain text, however large: a streaming
